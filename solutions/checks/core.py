@@ -1,0 +1,203 @@
+"""The machinery every check shares.
+
+A check is a ``Unit`` split in three, so the same definition can grade in the
+notebook kernel and, later, out of it:
+
+* ``make_inputs(rng)`` -> dict of arrays: seeded, independent of any student;
+* ``run(impl, inputs)`` -> dict of plain data (arrays, floats, bools, strings):
+  drives one implementation, the student's or the reference;
+* ``compare(inputs, got, want)`` raises ``CheckFailure`` with a short Russian
+  message naming what is wrong and by how much.
+"""
+import contextlib
+import os
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+SEED = 20241127
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class CheckFailure(AssertionError):
+    """A check found the student's code wrong; the message is for the student."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    title: str                      # how messages name the student's object
+    reference: object               # the reference class or function
+    make_inputs: Callable
+    run: Callable
+    compare: Callable
+    labels: dict = field(default_factory=dict)  # result key -> what it is, in Russian
+
+
+def grade(unit, student, seed=SEED):
+    """Run ``unit`` on the student's object and on the reference; compare."""
+    if student is None:
+        raise CheckFailure(f"{unit.title}: объект не найден (None)")
+    if student is unit.reference:
+        raise CheckFailure(f"{unit.title}: передан эталон, а не ваша реализация")
+    inputs = unit.make_inputs(np.random.default_rng(seed))
+    with _sandboxed_numpy(seed):
+        try:
+            got = unit.run(student, inputs)
+        except CheckFailure:
+            raise
+        except Exception as exc:  # e.g. a missing attribute the probe reads directly
+            raise CheckFailure(f"{unit.title}: проверка прервалась — {type(exc).__name__}: {exc}"
+                               f"{_student_location(exc)}") from None
+    with _sandboxed_numpy(seed):
+        want = unit.run(unit.reference, inputs)
+    unit.compare(inputs, got, want)
+    print(f"✓ {unit.title}: все проверки пройдены")
+
+
+@contextlib.contextmanager
+def _sandboxed_numpy(seed):
+    """Same global RNG for student and reference; numeric trouble raises."""
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
+    finally:
+        np.random.set_state(state)
+
+
+def _student_location(exc):
+    """The innermost traceback frame outside this package, as ' (строка N в ...)'."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    where = "вашей ячейке" if frame.filename.startswith("<") or "ipykernel" in frame.filename \
+        else os.path.basename(frame.filename)
+    code = f": {frame.line.strip()}" if frame.line else ""
+    return f" (строка {frame.lineno} в {where}{code})"
+
+
+def call(what, fn, *args, **kwargs):
+    """Call student code; turn any exception into a readable CheckFailure."""
+    try:
+        return fn(*args, **kwargs)
+    except CheckFailure:
+        raise
+    except NotImplementedError:
+        raise CheckFailure(f"{what}: ещё не реализовано (NotImplementedError)") from None
+    except FloatingPointError as exc:
+        raise CheckFailure(f"{what}: численная ошибка — {exc}: переполнение, деление на ноль "
+                           f"или NaN{_student_location(exc)}") from None
+    except Warning as exc:
+        raise CheckFailure(f"{what}: выдано предупреждение {type(exc).__name__}: {exc}"
+                           f"{_student_location(exc)}") from None
+    except Exception as exc:  # student code may raise anything
+        raise CheckFailure(f"{what}: исключение {type(exc).__name__}: {exc}"
+                           f"{_student_location(exc)}") from None
+
+
+def raised(fn, *args, **kwargs):
+    """Name of the exception ``fn`` raises, or '' if it returns normally."""
+    try:
+        fn(*args, **kwargs)
+    except Exception as exc:
+        return type(exc).__name__
+    return ""
+
+
+def as_array(what, value, shape=None):
+    """A float64 copy of a student's result, with its shape checked."""
+    if value is None:
+        raise CheckFailure(f"{what}: вернулось None — забыли return?")
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CheckFailure(f"{what}: результат не приводится к массиву чисел ({exc})") from None
+    if shape is not None and array.shape != tuple(shape):
+        raise CheckFailure(f"{what}: форма {array.shape}, ожидалась {tuple(shape)}")
+    return array
+
+
+def as_float(what, value):
+    if value is None:
+        raise CheckFailure(f"{what}: вернулось None — забыли return?")
+    try:
+        number = float(np.asarray(value).item())
+    except (TypeError, ValueError) as exc:
+        raise CheckFailure(f"{what}: ожидалось одно число, получено {type(value).__name__} ({exc})") from None
+    return number
+
+
+def close(what, got, want, rtol=1e-5, atol=1e-7):
+    """|got - want| <= atol * max(1, max|want|) + rtol * |want|, elementwise.
+
+    The absolute part is relative to the array's scale, so float32 round-off
+    passes while a wrong constant such as a clip at 0.999999 does not.
+    """
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        raise CheckFailure(f"{what}: форма {got.shape}, ожидалась {want.shape}")
+    if want.size == 0:
+        return
+    bad = ~np.isfinite(got) & np.isfinite(want)
+    if bad.any():
+        index = np.unravel_index(np.argmax(bad), got.shape)
+        raise CheckFailure(f"{what}: получено {got[index]} (NaN или бесконечность) в элементе {_fmt_index(index)}")
+    scale = max(1.0, float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0)))
+    with np.errstate(invalid="ignore"):
+        error = np.where(np.isfinite(want), np.abs(got - want), 0.0)
+    excess = error - (atol * scale + rtol * np.abs(np.where(np.isfinite(want), want, 0.0)))
+    if (excess > 0).any():
+        index = np.unravel_index(np.argmax(excess), got.shape)
+        raise CheckFailure(f"{what}: расхождение до {np.max(error):.3g}; например, в элементе "
+                           f"{_fmt_index(index)} получено {got[index]:.7g}, а должно быть {want[index]:.7g}")
+
+
+def _fmt_index(index):
+    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else "[]"
+
+
+def compare_results(labels, got, want, rtol=1e-5, atol=1e-7, title="", skip=()):
+    """Compare every key of ``want``: arrays and floats numerically, the rest exactly."""
+    for key, expected in want.items():
+        if key in skip:
+            continue
+        what = f"{title}: {labels.get(key, key)}" if title else labels.get(key, key)
+        if key not in got:
+            raise CheckFailure(f"{what}: нет результата")
+        actual = got[key]
+        if isinstance(expected, (np.ndarray, float)) and not isinstance(expected, bool):
+            close(what, actual, expected, rtol=rtol, atol=atol)
+        elif actual != expected:
+            raise CheckFailure(f"{what}: получено {actual!r}, ожидалось {expected!r}")
+
+
+def numeric_gradient(f, x, eps=1e-3):
+    """Central differences of the scalar f() with respect to the array x, in place."""
+    grad = np.zeros(x.shape)
+    for index in np.ndindex(*x.shape):
+        saved = x[index]
+        x[index] = saved + eps
+        plus = f()
+        x[index] = saved - eps
+        minus = f()
+        x[index] = saved
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def check_numeric(what, analytic, numeric):
+    """Second oracle; loose enough for float32 students, tight enough for dropped terms."""
+    close(f"{what} (сверка с численным градиентом)", analytic, numeric, rtol=1e-3, atol=2e-3)
+
+
+def default_compare(title, labels):
+    def compare(inputs, got, want):
+        compare_results(labels, got, want, title=title)
+    return compare

@@ -1,0 +1,139 @@
+"""Checks for softmax, one_hot_encode, CrossEntropyLoss and MSELoss."""
+import numpy as np
+
+from .. import losses as ref
+from .core import (CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_results, default_compare,
+                   numeric_gradient)
+
+SOFTMAX_LABELS = {
+    "random": "softmax на случайных логитах 6×5",
+    "hard": "softmax на логитах до ±10000 (вычтите максимум строки перед exp)",
+    "single": "softmax на одной строке (батч 1×4)",
+    "row_sums": "суммы вероятностей по строкам (должны быть равны 1)",
+}
+
+
+def softmax_inputs(rng):
+    hard = np.array([[1e4, -1e4, 0.0, 5e3], [-1e3, -1e3 + 1, -1e3 - 2, -1e4],
+                     [7.0, 7.0, 7.0, 7.0], [1e3, 999.0, -1e3, 0.5]])
+    return {"x": rng.normal(0, 3, size=(6, 5)), "hard": hard, "single": rng.normal(size=(1, 4))}
+
+
+def softmax_run(fn, inputs):
+    out = {}
+    for key in ("x", "hard", "single"):
+        x = inputs[key]
+        out["random" if key == "x" else key] = as_array(f"softmax", call("softmax(x)", fn, x.copy()), x.shape)
+    out["row_sums"] = out["random"].sum(axis=1)
+    return out
+
+
+ONE_HOT_LABELS = {
+    "values": "one_hot_encode([0, 2, 1, 0, 4], 6)",
+    "int32": "one_hot_encode для меток типа int32",
+    "single": "one_hot_encode для одной метки, num_classes=3",
+}
+
+
+def one_hot_inputs(rng):
+    return {"labels": np.array([0, 2, 1, 0, 4]), "single": np.array([2])}
+
+
+def one_hot_run(fn, inputs):
+    labels = inputs["labels"]
+    return {
+        "values": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.copy(), 6), (5, 6)),
+        "int32": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.astype(np.int32), 6), (5, 6)),
+        "single": as_array("one_hot_encode", call("one_hot_encode([2], 3)", fn, inputs["single"].copy(), 3), (1, 3)),
+    }
+
+
+CE_LABELS = {
+    "loss": "значение потерь на логитах 7×4 (среднее по батчу)",
+    "grad": "backward(): градиент по логитам, (softmax - one_hot) / N",
+    "call": "loss_fn(logits, target) должен давать то же, что forward",
+    "hard_loss": "потери на логитах до ±1000 при уверенно неверных ответах (используйте log-sum-exp, "
+                 "без log(p + 1e-15): такая «защита» обрезает потери)",
+    "hard_grad": "градиент на логитах до ±1000",
+    "single_loss": "потери для батча из одного примера",
+    "single_grad": "градиент для батча из одного примера",
+}
+
+
+def ce_inputs(rng):
+    hard = rng.normal(size=(5, 4))
+    hard[np.arange(5), [0, 1, 2, 3, 0]] += np.array([1e3, 500, 800, 1e3, 300])
+    return {"logits": rng.normal(0, 2, size=(7, 4)), "target": rng.integers(0, 4, size=7),
+            "hard": hard, "hard_target": np.array([1, 1, 2, 0, 3]),  # mostly confidently wrong
+            "single": rng.normal(size=(1, 4)), "single_target": np.array([3])}
+
+
+def _loss_case(title, cls, logits, target):
+    loss_fn = call(f"{title}()", cls)
+    loss = as_float(f"{title}.forward", call(f"{title}.forward", loss_fn.forward, logits.copy(), target.copy()))
+    grad = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), logits.shape)
+    return loss, grad, loss_fn
+
+
+def ce_run(cls, inputs):
+    out = {}
+    out["loss"], out["grad"], loss_fn = _loss_case("CrossEntropyLoss", cls, inputs["logits"], inputs["target"])
+    out["call"] = as_float("CrossEntropyLoss(...)", call("CrossEntropyLoss(...)", loss_fn,
+                                                         inputs["logits"].copy(), inputs["target"].copy()))
+    out["hard_loss"], out["hard_grad"], _ = _loss_case("CrossEntropyLoss", cls, inputs["hard"], inputs["hard_target"])
+    out["single_loss"], out["single_grad"], _ = _loss_case("CrossEntropyLoss", cls, inputs["single"],
+                                                           inputs["single_target"])
+    out["analytic"], out["numeric"] = _numeric_case("CrossEntropyLoss", cls, inputs["logits"][:3], inputs["target"][:3])
+    return out
+
+
+def _numeric_case(title, cls, prediction, target):
+    loss_fn, x = call(f"{title}()", cls), prediction.copy()
+    call(f"{title}.forward", loss_fn.forward, x, target)
+    analytic = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), x.shape)
+    numeric = numeric_gradient(lambda: as_float(title, call(f"{title}.forward", loss_fn.forward, x, target)), x)
+    return analytic, numeric
+
+
+MSE_LABELS = {
+    "loss": "значение MSE на массиве 5×3 (среднее по ВСЕМ элементам)",
+    "grad": "backward(): 2·(pred - target) / (число всех элементов)",
+    "call": "loss_fn(pred, target) должен давать то же, что forward",
+    "flat_loss": "MSE на векторе из 7 элементов",
+    "flat_grad": "градиент MSE на векторе из 7 элементов",
+}
+
+
+def mse_inputs(rng):
+    return {"pred": rng.normal(size=(5, 3)), "target": rng.normal(size=(5, 3)),
+            "flat_pred": rng.normal(size=7), "flat_target": rng.normal(size=7)}
+
+
+def mse_run(cls, inputs):
+    out = {}
+    out["loss"], out["grad"], loss_fn = _loss_case("MSELoss", cls, inputs["pred"], inputs["target"])
+    out["call"] = as_float("MSELoss(...)", call("MSELoss(...)", loss_fn, inputs["pred"].copy(), inputs["target"].copy()))
+    out["flat_loss"], out["flat_grad"], _ = _loss_case("MSELoss", cls, inputs["flat_pred"], inputs["flat_target"])
+    out["analytic"], out["numeric"] = _numeric_case("MSELoss", cls, inputs["pred"], inputs["target"])
+    return out
+
+
+def _with_numeric(title, labels):
+    def compare(inputs, got, want):
+        check_numeric(f"{title}: backward", got["analytic"], got["numeric"])
+        compare_results(labels, got, want, title=title, skip=("analytic", "numeric"))
+    return compare
+
+
+def _softmax_compare(inputs, got, want):
+    compare_results(SOFTMAX_LABELS, got, want, title="softmax")
+    if (got["hard"] < 0).any():
+        raise CheckFailure("softmax: вероятности не могут быть отрицательными")
+
+
+SOFTMAX = Unit("softmax", ref.softmax, softmax_inputs, softmax_run, _softmax_compare, SOFTMAX_LABELS)
+ONE_HOT = Unit("one_hot_encode", ref.one_hot_encode, one_hot_inputs, one_hot_run,
+               default_compare("one_hot_encode", ONE_HOT_LABELS), ONE_HOT_LABELS)
+CROSS_ENTROPY = Unit("CrossEntropyLoss", ref.CrossEntropyLoss, ce_inputs, ce_run,
+                     _with_numeric("CrossEntropyLoss", CE_LABELS), CE_LABELS)
+MSE = Unit("MSELoss", ref.MSELoss, mse_inputs, mse_run, _with_numeric("MSELoss", MSE_LABELS), MSE_LABELS)

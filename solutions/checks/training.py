@@ -1,0 +1,203 @@
+"""Checks for DataLoader, train_epoch and evaluate.
+
+train_epoch and evaluate are graded with reference layers, loss, optimizer
+and loader, so an earlier mistake of the student's cannot cost points here.
+"""
+import numpy as np
+
+from .. import training as ref
+from ..batchnorm import BatchNorm
+from ..dropout import Dropout
+from ..linear import Linear
+from ..losses import CrossEntropyLoss
+from ..activations import ReLU
+from ..optim import Adam
+from ..sequential import Sequential
+from .core import CheckFailure, Unit, as_array, as_float, call, close, compare_results, raised
+
+N = 23
+LOADER_LABELS = {
+    "plain_len": "len(DataLoader) при N=23, batch_size=5 (последний неполный батч тоже считается)",
+    "plain_sizes": "размеры батчей при N=23, batch_size=5: последний батч — неполный, из 3 примеров",
+    "plain_order": "порядок примеров без shuffle",
+    "plain_aligned": "X и y в батче должны соответствовать друг другу",
+    "plain_types": "каждый батч — кортеж (X_batch, y_batch)",
+    "repeat_order": "второй проход по тому же DataLoader без shuffle",
+    "drop_len": "len при drop_last=True",
+    "drop_sizes": "размеры батчей при drop_last=True (неполный батч отбрасывается)",
+    "big_sizes": "batch_size больше размера датасета: один батч со всеми примерами",
+    "triple": "датасет из трёх массивов (X, y, w): батчи должны быть тройками",
+    "shuffle_is_permutation": "при shuffle=True эпоха — перестановка всех примеров (каждый ровно один раз)",
+    "shuffle_aligned": "при shuffle=True X и y должны перемешиваться согласованно",
+    "shuffled": "при shuffle=True порядок должен отличаться от исходного",
+    "reshuffled": "каждая эпоха (каждый новый проход for) должна перемешиваться заново",
+    "seeded": "два DataLoader с одинаковым seed должны давать одинаковый порядок",
+    "dtype_kept": "батчи должны сохранять dtype исходных массивов",
+}
+BAD_INPUTS = {
+    "разной длины X и y": lambda X, y: ((X, y[:-1]), {}),
+    "batch_size=0": lambda X, y: ((X, y), {"batch_size": 0}),
+    "batch_size=-4": lambda X, y: ((X, y), {"batch_size": -4}),
+    "batch_size=2.5": lambda X, y: ((X, y), {"batch_size": 2.5}),
+    "пустой кортеж ()": lambda X, y: ((), {}),
+}
+
+
+def loader_inputs(rng):
+    X = np.arange(N * 3, dtype=np.float32).reshape(N, 3)
+    return {"X": X, "y": np.arange(N), "w": rng.normal(size=N)}
+
+
+def _epoch(what, loader):
+    batches = call(f"{what}: проход for по DataLoader", lambda: list(loader))
+    for batch in batches:
+        if not isinstance(batch, (tuple, list)):
+            raise CheckFailure(f"{what}: батч должен быть кортежем (X_batch, y_batch, ...), "
+                               f"а получен {type(batch).__name__}")
+    return batches
+
+
+def _first_error(cls, args, kwargs):
+    """Exception name raised at construction, len() or the first batch."""
+    def attempt():
+        loader = cls(*args, **kwargs)
+        len(loader)
+        next(iter(loader))
+    return raised(attempt)
+
+
+def loader_run(cls, inputs):
+    X, y, w = inputs["X"], inputs["y"], inputs["w"]
+    out = {}
+    loader = call("DataLoader((X, y), batch_size=5)", cls, (X, y), batch_size=5)
+    out["plain_len"] = call("len(DataLoader)", len, loader)
+    batches = _epoch("DataLoader((X, y), batch_size=5)", loader)
+    out["plain_types"] = all(len(b) == 2 for b in batches)
+    if not out["plain_types"]:
+        return out
+    out["plain_sizes"] = str([len(b[1]) for b in batches])
+    ys = np.concatenate([np.asarray(b[1]) for b in batches]) if batches else np.zeros(0)
+    xs = np.concatenate([np.asarray(b[0]) for b in batches]) if batches else np.zeros((0, 3))
+    out["plain_order"] = ys.astype(float)
+    out["plain_aligned"] = bool(xs.shape == (len(ys), 3) and np.array_equal(xs[:, 0], 3 * ys))
+    out["dtype_kept"] = bool(batches and np.asarray(batches[0][0]).dtype == X.dtype
+                             and np.asarray(batches[0][1]).dtype == y.dtype)
+    out["repeat_order"] = np.concatenate([np.asarray(b[1]) for b in _epoch("второй проход", loader)]).astype(float)
+
+    dropping = call("DataLoader(..., drop_last=True)", cls, (X, y), batch_size=5, drop_last=True)
+    out["drop_len"] = call("len(DataLoader)", len, dropping)
+    out["drop_sizes"] = str([len(b[1]) for b in _epoch("DataLoader(..., drop_last=True)", dropping)])
+    big = call("DataLoader(..., batch_size=50)", cls, (X, y), batch_size=50)
+    out["big_sizes"] = str([len(b[1]) for b in _epoch("DataLoader(..., batch_size=50)", big)])
+    triple = _epoch("DataLoader((X, y, w))", call("DataLoader((X, y, w))", cls, (X, y, w), batch_size=10))
+    out["triple"] = str([len(b) for b in triple])
+
+    shuffling = call("DataLoader(..., shuffle=True, seed=0)", cls, (X, y), batch_size=4, shuffle=True, seed=0)
+    epochs = []
+    for _ in range(3):
+        batches = _epoch("DataLoader(..., shuffle=True)", shuffling)
+        order = np.concatenate([np.asarray(b[1]) for b in batches])
+        xs = np.concatenate([np.asarray(b[0]) for b in batches])
+        epochs.append(order)
+        out["shuffle_aligned"] = out.get("shuffle_aligned", True) and bool(np.array_equal(xs[:, 0], 3 * order))
+    out["shuffle_is_permutation"] = all(np.array_equal(np.sort(e), np.arange(N)) for e in epochs)
+    out["shuffled"] = not all(np.array_equal(e, np.arange(N)) for e in epochs)
+    out["reshuffled"] = not (np.array_equal(epochs[0], epochs[1]) and np.array_equal(epochs[1], epochs[2]))
+    twin = call("DataLoader(..., shuffle=True, seed=0)", cls, (X, y), batch_size=4, shuffle=True, seed=0)
+    out["seeded"] = bool(np.array_equal(
+        np.concatenate([np.asarray(b[1]) for b in _epoch("DataLoader(..., seed=0)", twin)]), epochs[0]))
+
+    for name, make in BAD_INPUTS.items():
+        args, kwargs = make(X, y)
+        out[f"bad: {name}"] = _first_error(cls, args, kwargs)
+    return out
+
+
+def loader_compare(inputs, got, want):
+    if not got["plain_types"]:
+        raise CheckFailure(f"DataLoader: {LOADER_LABELS['plain_types']}")
+    for name in BAD_INPUTS:
+        error = got[f"bad: {name}"]
+        if error not in ("ValueError", "TypeError"):
+            raise CheckFailure(f"DataLoader: на некорректном входе ({name}) нужна понятная ошибка "
+                               f"ValueError или TypeError, а получено: {error or 'ничего'}")
+    compare_results(LOADER_LABELS, got, want, title="DataLoader", skip=tuple(f"bad: {n}" for n in BAD_INPUTS))
+
+
+def _dataset(rng, n, features=6, classes=3):
+    centers = rng.normal(0, 2, size=(classes, features))
+    y = rng.integers(0, classes, size=n)
+    return centers[y] + rng.normal(size=(n, features)), y
+
+
+def _model(seed, dropout_rate=0.3):
+    np.random.seed(seed)  # the He init draws from the global RNG
+    return Sequential(Linear(6, 16), BatchNorm(16), ReLU(), Dropout(dropout_rate), Linear(16, 3))
+
+
+def _state(model):
+    arrays = model.parameters() + [model[1].running_mean, model[1].running_var]
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def train_inputs(rng):
+    X, y = _dataset(rng, 64)
+    return {"X": X, "y": y}
+
+
+TRAIN_LABELS = {
+    "loss_0": "значение, которое вернула train_epoch в первой эпохе (средние потери)",
+    "loss_1": "значение, которое вернула train_epoch во второй эпохе",
+    "state_0": "параметры модели после первой эпохи (на каждом батче: zero_grad → forward → loss → "
+               "backward → step, модель в режиме обучения)",
+    "state_1": "параметры модели после второй эпохи",
+    "training": "после train_epoch модель должна остаться в режиме обучения (model.train())",
+}
+
+
+def train_run(fn, inputs):
+    model = _model(7)
+    model.eval()  # train_epoch itself must switch to training mode
+    loader = ref.DataLoader((inputs["X"], inputs["y"]), batch_size=16, shuffle=True, seed=3)
+    optimizer, loss_fn = Adam(model, learning_rate=0.01), CrossEntropyLoss()
+    np.random.seed(11)  # dropout masks
+    out = {}
+    for epoch in range(2):
+        out[f"loss_{epoch}"] = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
+                                                            model, loss_fn, optimizer, loader))
+        out[f"state_{epoch}"] = _state(model)
+    out["training"] = bool(model.training and all(layer.training for layer in model.layers))
+    return out
+
+
+def eval_inputs(rng):
+    X, y = _dataset(rng, 200)
+    return {"X": X, "y": y}
+
+
+EVAL_LABELS = {
+    "accuracy": "доля верных ответов (число от 0 до 1) в режиме eval по всем 200 примерам",
+    "state": "evaluate не должна менять параметры и running-статистики модели",
+}
+
+
+def eval_run(fn, inputs):
+    model = _model(5, dropout_rate=0.6)  # in train mode, dropping would change many answers
+    model.train()
+    before = _state(model)
+    loader = ref.DataLoader((inputs["X"], inputs["y"]), batch_size=32)  # last batch holds 8
+    np.random.seed(13)
+    accuracy = as_float("evaluate", call("evaluate(model, loader)", fn, model, loader))
+    return {"accuracy": accuracy, "state": _state(model) - before}
+
+
+def eval_compare(inputs, got, want):
+    if got["accuracy"] > 1:
+        raise CheckFailure(f"evaluate: вернула {got['accuracy']:.4g} — нужна доля от 0 до 1, а не проценты")
+    compare_results(EVAL_LABELS, got, want, title="evaluate")
+
+
+DATALOADER = Unit("DataLoader", ref.DataLoader, loader_inputs, loader_run, loader_compare, LOADER_LABELS)
+TRAIN_EPOCH = Unit("train_epoch", ref.train_epoch, train_inputs, train_run,
+                   lambda i, got, want: compare_results(TRAIN_LABELS, got, want, title="train_epoch"), TRAIN_LABELS)
+EVALUATE = Unit("evaluate", ref.evaluate, eval_inputs, eval_run, eval_compare, EVAL_LABELS)

@@ -1,0 +1,27 @@
+"""Shared test setup: hermetic Jupyter paths under the checkout.
+
+Jupyter, IPython and matplotlib write config and runtime files under HOME and
+their own dirs; pointing all of them into .cache/ keeps runs independent of
+the machine and of each other.
+"""
+import os
+from pathlib import Path
+
+import matplotlib
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / ".cache" / "test-home"
+
+_PATHS = {
+    "HOME": HOME,
+    "JUPYTER_CONFIG_DIR": HOME / ".jupyter",
+    "JUPYTER_DATA_DIR": HOME / ".local" / "share" / "jupyter",
+    "JUPYTER_RUNTIME_DIR": HOME / ".local" / "share" / "jupyter" / "runtime",
+    "IPYTHONDIR": HOME / ".ipython",
+    "MPLCONFIGDIR": HOME / ".config" / "matplotlib",
+}
+for name, path in _PATHS.items():
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[name] = str(path)
+os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+matplotlib.use("Agg")

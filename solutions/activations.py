@@ -1,7 +1,7 @@
 """Element-wise activations: ReLU, Sigmoid, Tanh."""
 import numpy as np
 
-from .base import Layer, like_input
+from .base import Layer
 
 
 class ReLU(Layer):
@@ -9,29 +9,23 @@ class ReLU(Layer):
 
     def forward(self, x):
         self._positive = x > 0
-        return like_input(np.where(self._positive, x, 0), x)
+        return np.where(self._positive, x, 0)
 
     def backward(self, grad_output):
         # The subgradient at 0 is taken as 0, as in PyTorch.
-        return like_input(grad_output * self._positive, grad_output)
-
-
-def stable_sigmoid(x):
-    """1 / (1 + e^-x) without overflow: exp is only ever taken of -|x|."""
-    x = np.asarray(x)
-    z = np.exp(-np.abs(x))
-    return like_input(np.where(x >= 0, 1 / (1 + z), z / (1 + z)), x)
+        return grad_output * self._positive
 
 
 class Sigmoid(Layer):
     """y = 1 / (1 + e^-x).  Shapes: any.  Cache: y, since dy/dx = y (1 - y)."""
 
     def forward(self, x):
-        self._y = stable_sigmoid(x)
+        z = np.exp(-np.abs(x))  # never overflows: the exponent is <= 0
+        self._y = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
         return self._y
 
     def backward(self, grad_output):
-        return like_input(grad_output * self._y * (1 - self._y), grad_output)
+        return grad_output * self._y * (1 - self._y)
 
 
 class Tanh(Layer):
@@ -42,4 +36,4 @@ class Tanh(Layer):
         return self._y
 
     def backward(self, grad_output):
-        return like_input(grad_output * (1 - self._y**2), grad_output)
+        return grad_output * (1 - self._y**2)

@@ -1,20 +1,15 @@
-"""The Layer base class every layer derives from."""
-import numpy as np
+"""Base classes the course gives to students: Layer, Loss, Optimizer.
 
-
-def like_input(array, x):
-    """Cast ``array`` to ``x``'s floating dtype, so float32 in gives float32 out."""
-    x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.floating):
-        return np.asarray(array).astype(x.dtype, copy=False)
-    return np.asarray(array)
+They hold no answers.  The notebook build copies this file into the student
+helper module, so its docstrings are in Russian, like the notebooks.
+"""
 
 
 class Layer:
-    """A differentiable block: ``forward`` computes, ``backward`` propagates.
+    """Базовый класс слоя: forward считает выход, backward — градиент по входу.
 
-    ``backward(grad_output)`` receives dL/d(output) and returns dL/d(input);
-    parameter gradients are *added* to the layer's gradient arrays.
+    backward(grad_output) получает dL/d(выход) и возвращает dL/d(вход);
+    градиенты по параметрам слой ПРИБАВЛЯЕТ к своим массивам grad_*.
     """
 
     def __init__(self):
@@ -30,22 +25,55 @@ class Layer:
         return self.forward(x)
 
     def train(self):
+        """Режим обучения (влияет на Dropout и BatchNorm)."""
         self.training = True
         return self
 
     def eval(self):
+        """Режим инференса."""
         self.training = False
         return self
 
     def parameters(self):
-        """Trainable arrays; optimizers update them in place."""
+        """Обучаемые массивы; оптимизатор меняет их на месте."""
         return []
 
     def gradients(self):
-        """Gradient arrays, aligned with ``parameters()``."""
+        """Массивы градиентов в том же порядке, что parameters()."""
         return []
 
     def zero_grad(self):
-        # In place: an optimizer may hold references to these arrays.
+        # На месте: оптимизатор может хранить ссылки на эти массивы.
         for grad in self.gradients():
             grad.fill(0)
+
+
+class Loss:
+    """Функция потерь: forward(prediction, target) -> число, backward() -> градиент по prediction."""
+
+    def __call__(self, prediction, target):
+        return self.forward(prediction, target)
+
+    def forward(self, prediction, target):
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+
+class Optimizer:
+    """Меняет model.parameters() на месте по model.gradients().
+
+    Состояние (моменты, скорости) хранится по позиции параметра в списке,
+    поэтому порядок parameters() должен быть постоянным.
+    """
+
+    def __init__(self, model, learning_rate):
+        self.model = model
+        self.learning_rate = learning_rate
+
+    def zero_grad(self):
+        self.model.zero_grad()
+
+    def step(self):
+        raise NotImplementedError

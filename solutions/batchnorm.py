@@ -1,7 +1,7 @@
 """Batch normalisation over the batch axis, as torch.nn.BatchNorm1d."""
 import numpy as np
 
-from .base import Layer, like_input
+from .base import Layer
 
 
 class BatchNorm(Layer):
@@ -43,7 +43,7 @@ class BatchNorm(Layer):
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = (x - mean) * inv_std
         self._cache = (x_hat, inv_std, self.training)
-        return like_input(self.gamma * x_hat + self.beta, x)
+        return (self.gamma * x_hat + self.beta).astype(x.dtype, copy=False)
 
     def backward(self, grad_output):
         if self._cache is None:
@@ -55,7 +55,7 @@ class BatchNorm(Layer):
         if batch_stats:
             # The batch mean and variance depend on every x_i, hence two extra terms.
             d_xhat = d_xhat - d_xhat.mean(axis=0) - x_hat * (d_xhat * x_hat).mean(axis=0)
-        return like_input(d_xhat * inv_std, grad_output)
+        return (d_xhat * inv_std).astype(grad_output.dtype, copy=False)
 
     def parameters(self):
         return [self.gamma, self.beta]

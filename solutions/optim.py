@@ -1,23 +1,7 @@
 """Optimizers: SGD with momentum and Adam, with torch.optim's update rules."""
 import numpy as np
 
-
-class Optimizer:
-    """Updates ``model.parameters()`` in place from ``model.gradients()``.
-
-    State is kept per parameter position, so the model's parameter list must
-    keep its order (Sequential does).
-    """
-
-    def __init__(self, model, learning_rate):
-        self.model = model
-        self.learning_rate = learning_rate
-
-    def zero_grad(self):
-        self.model.zero_grad()
-
-    def step(self):
-        raise NotImplementedError
+from .base import Optimizer
 
 
 class SGD(Optimizer):

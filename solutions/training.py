@@ -1,7 +1,4 @@
 """Mini-batches and the training loop."""
-import math
-import numbers
-
 import numpy as np
 
 
@@ -22,7 +19,7 @@ class DataLoader:
         lengths = {len(a) for a in arrays}
         if len(lengths) != 1:
             raise ValueError(f"arrays in dataset have different lengths: {[len(a) for a in arrays]}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -39,7 +36,7 @@ class DataLoader:
     def __len__(self):
         if self.drop_last:
             return self.num_samples // self.batch_size
-        return math.ceil(self.num_samples / self.batch_size)
+        return -(-self.num_samples // self.batch_size)  # ceil: the last partial batch counts
 
     def __iter__(self):
         n = self.num_samples

@@ -98,4 +98,9 @@ def check_evaluate(fn):
     check("evaluate", fn)
 
 
-__all__ = ["UNITS", "CheckFailure", "check"] + [f"check_{name}" for name in UNITS]
+def check_trains_digits(train_epoch, evaluate, data):
+    """train_epoch + evaluate must train a reference MLP on digits to >= 95 %."""
+    training.check_trains_digits(train_epoch, evaluate, data)
+
+
+__all__ = ["UNITS", "CheckFailure", "check", "check_trains_digits"] + [f"check_{name}" for name in UNITS]

@@ -1,0 +1,44 @@
+"""nbgrader configuration of the course (run nbgrader from this folder)."""
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from course.nbgrader_plugins import HideTestInternals, StderrIsNotAFailure
+
+c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+c.CourseDirectory.course_id = "nn-layers"
+# Never copy a student's file that could shadow the reference package, nor a database.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "solutions", "solutions.*", "*.db", "*.sqlite"]
+
+c.ClearSolutions.code_stub = {"python": "# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
+
+# Per-cell limits: the slowest cell, training on digits, takes a few seconds.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# A student who deleted a graded cell gets it back, so it still runs and scores.
+c.OverwriteCells.add_missing_cells = True
+
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    StderrIsNotAFailure,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    ClearHiddenTests,
+    HideTestInternals,
+    CSSHTMLHeaderPreprocessor,
+]

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv bench clean
+.PHONY: test venv bench notebooks clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Regenerate source/nn_layers from course/notebooks + solutions, then release/ with nbgrader.
+notebooks: $(STAMP)
+	$(BIN)/python -m course.build
+	$(BIN)/python -m course.release
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_step.py

@@ -9,7 +9,7 @@ class ReLU(Layer):
 
     def forward(self, x):
         self._positive = x > 0
-        return np.where(self._positive, x, 0)
+        return np.maximum(x, 0)
 
     def backward(self, grad_output):
         # The subgradient at 0 is taken as 0, as in PyTorch.

@@ -2,7 +2,8 @@
 import numpy as np
 
 from .. import batchnorm as ref
-from .core import CheckFailure, Unit, as_array, call, check_numeric, compare_results, numeric_gradient, raised
+from .core import (CheckFailure, Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient,
+                   raised)
 
 TITLE = "BatchNorm"
 F = 6
@@ -79,10 +80,11 @@ def run(cls, inputs):
     out["grad_gamma"], out["grad_beta"] = _vec(bn, "grad_gamma"), _vec(bn, "grad_beta")
     _backward(bn, inputs["grad2"])
     out["grad_gamma_acc"], out["grad_beta_acc"] = _vec(bn, "grad_gamma"), _vec(bn, "grad_beta")
-    params, grads = call(f"{TITLE}.parameters", bn.parameters), call(f"{TITLE}.gradients", bn.gradients)
+    params = as_list(f"{TITLE}.parameters()", call(f"{TITLE}.parameters", bn.parameters))
+    grads = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", bn.gradients))
     held = [bn.grad_gamma, bn.grad_beta]
-    out["parameters"] = (len(list(params)) == 2 and params[0] is bn.gamma and params[1] is bn.beta
-                         and len(list(grads)) == 2 and grads[0] is held[0] and grads[1] is held[1])
+    out["parameters"] = (len(params) == 2 and params[0] is bn.gamma and params[1] is bn.beta
+                         and len(grads) == 2 and grads[0] is held[0] and grads[1] is held[1])
     call(f"{TITLE}.zero_grad", bn.zero_grad)
     out["zero_grad"] = np.concatenate([np.ravel(held[0]), np.ravel(held[1]),
                                        np.ravel(bn.grad_gamma), np.ravel(bn.grad_beta)]).astype(float)
@@ -109,9 +111,10 @@ def run(cls, inputs):
             _set(small, "running_mean", np.array([0.5, -1.0, 2.0]))
             _set(small, "running_var", np.array([2.0, 0.5, 3.0]))
             call(f"{TITLE}.eval", small.eval)
-        _forward(small, x)
-        out[f"analytic_{mode}"] = _backward(small, g)
-        out[f"numeric_{mode}"] = numeric_gradient(lambda: float(np.sum(g * _forward(small, x))), x)
+        where = "в режиме обучения" if mode == "train" else "в режиме eval"
+        _forward(small, x, f"forward {where}")
+        out[f"analytic_{mode}"] = _backward(small, g, f"backward {where}")
+        out[f"numeric_{mode}"] = numeric_gradient(lambda: float(np.sum(g * _forward(small, x, f"forward {where}"))), x)
     return out
 
 
@@ -120,10 +123,10 @@ def compare(inputs, got, want):
         found = got["single_train_error"] or "ничего не было брошено"
         raise CheckFailure(f"{TITLE}: {LABELS['single_train_error']} — по одному примеру нельзя оценить "
                            f"дисперсию (получено: {found})")
-    check_numeric(f"{TITLE}: backward в режиме обучения", got["analytic_train"], got["numeric_train"])
-    check_numeric(f"{TITLE}: backward в режиме eval", got["analytic_eval"], got["numeric_eval"])
     compare_results(LABELS, got, want, title=TITLE,
                     skip=("single_train_error", "analytic_train", "numeric_train", "analytic_eval", "numeric_eval"))
+    check_numeric(f"{TITLE}: backward в режиме обучения", got["analytic_train"], got["numeric_train"])
+    check_numeric(f"{TITLE}: backward в режиме eval", got["analytic_eval"], got["numeric_eval"])
 
 
 BATCHNORM = Unit(TITLE, ref.BatchNorm, make_inputs, run, compare, LABELS)

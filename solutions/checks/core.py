@@ -134,11 +134,12 @@ def as_float(what, value):
     return number
 
 
-def close(what, got, want, rtol=1e-5, atol=1e-7):
+def close(what, got, want, rtol=1e-5, atol=1e-6):
     """|got - want| <= atol * max(1, max|want|) + rtol * |want|, elementwise.
 
     The absolute part is relative to the array's scale, so float32 round-off
-    passes while a wrong constant such as a clip at 0.999999 does not.
+    passes while a wrong constant such as a clip at 0.999999 does not
+    (probes make such errors visible with large upstream gradients).
     """
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
@@ -155,15 +156,24 @@ def close(what, got, want, rtol=1e-5, atol=1e-7):
     excess = error - (atol * scale + rtol * np.abs(np.where(np.isfinite(want), want, 0.0)))
     if (excess > 0).any():
         index = np.unravel_index(np.argmax(excess), got.shape)
+        if got.ndim == 0:
+            raise CheckFailure(f"{what}: получено {float(got):.7g}, а должно быть {float(want):.7g}")
         raise CheckFailure(f"{what}: расхождение до {np.max(error):.3g}; например, в элементе "
                            f"{_fmt_index(index)} получено {got[index]:.7g}, а должно быть {want[index]:.7g}")
 
 
 def _fmt_index(index):
-    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else "[]"
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
-def compare_results(labels, got, want, rtol=1e-5, atol=1e-7, title="", skip=()):
+def as_list(what, value):
+    """parameters() and gradients() must return a list (a generator is used up by one pass)."""
+    if not isinstance(value, (list, tuple)):
+        raise CheckFailure(f"{what} должен возвращать список массивов, а вернул {type(value).__name__}")
+    return list(value)
+
+
+def compare_results(labels, got, want, rtol=1e-5, atol=1e-6, title="", skip=()):
     """Compare every key of ``want``: arrays and floats numerically, the rest exactly."""
     for key, expected in want.items():
         if key in skip:

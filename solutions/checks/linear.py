@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import linear as ref
-from .core import CheckFailure, Unit, as_array, call, check_numeric, close, compare_results, numeric_gradient
+from .core import CheckFailure, Unit, as_array, as_list, call, check_numeric, close, compare_results, numeric_gradient
 
 TITLE = "Linear"
 IN, OUT = 5, 3
@@ -50,7 +50,6 @@ def _set(layer, name, value):
 
 
 def _same_arrays(listed, expected):
-    listed = list(listed) if listed is not None else []
     return len(listed) == len(expected) and all(a is b for a, b in zip(listed, expected))
 
 
@@ -77,8 +76,8 @@ def run(cls, inputs):
     out["grad_weight_acc"] = as_array(f"{TITLE}.grad_weight", layer.grad_weight, (IN, OUT))
     out["grad_bias_acc"] = as_array(f"{TITLE}.grad_bias", layer.grad_bias, (OUT,))
 
-    params = call(f"{TITLE}.parameters", layer.parameters)
-    grads = call(f"{TITLE}.gradients", layer.gradients)
+    params = as_list(f"{TITLE}.parameters()", call(f"{TITLE}.parameters", layer.parameters))
+    grads = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", layer.gradients))
     out["parameters"] = _same_arrays(params, [layer.weight, layer.bias])
     out["gradients"] = _same_arrays(grads, [layer.grad_weight, layer.grad_bias])
     held = [layer.grad_weight, layer.grad_bias]
@@ -108,8 +107,10 @@ def run(cls, inputs):
                                      call(f"{TITLE}.forward", plain.forward, inputs["x"].copy()), (7, OUT))
     call(f"{TITLE}.backward без bias", plain.backward, inputs["grad"].copy())
     out["nobias_grad_weight"] = as_array(f"{TITLE}.grad_weight", plain.grad_weight, (IN, OUT))
-    out["nobias_parameters"] = _same_arrays(call(f"{TITLE}.parameters", plain.parameters), [plain.weight])
-    out["nobias_gradients"] = _same_arrays(call(f"{TITLE}.gradients", plain.gradients), [plain.grad_weight])
+    out["nobias_parameters"] = _same_arrays(
+        as_list(f"{TITLE}.parameters()", call(f"{TITLE}.parameters", plain.parameters)), [plain.weight])
+    out["nobias_gradients"] = _same_arrays(
+        as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", plain.gradients)), [plain.grad_weight])
 
     # He-normal initialisation, judged by its statistics: the draws themselves are random.
     big = call(f"{TITLE}({INIT_IN}, {INIT_OUT})", cls, INIT_IN, INIT_OUT)
@@ -123,10 +124,10 @@ def compare(inputs, got, want):
           f"(инициализация He: sqrt(2 / input_size))", got["init_std"], np.sqrt(2 / INIT_IN), rtol=0.03)
     std_of_mean = np.sqrt(2 / INIT_IN / (INIT_IN * INIT_OUT))
     close(f"{TITLE}: среднее начальных весов (должно быть ≈ 0)", got["init_mean"], 0.0, atol=6 * std_of_mean)
-    check_numeric(f"{TITLE}: backward по входу", got["analytic_x"], got["numeric_x"])
-    check_numeric(f"{TITLE}: grad_weight", got["analytic_w"], got["numeric_w"])
     compare_results(LABELS, got, want, title=TITLE,
                     skip=("init_std", "init_mean", "analytic_x", "analytic_w", "numeric_x", "numeric_w"))
+    check_numeric(f"{TITLE}: backward по входу", got["analytic_x"], got["numeric_x"])
+    check_numeric(f"{TITLE}: grad_weight", got["analytic_w"], got["numeric_w"])
 
 
 LINEAR = Unit(TITLE, ref.Linear, make_inputs, run, compare, LABELS)

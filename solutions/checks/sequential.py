@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import sequential as ref
-from .core import Unit, as_array, call, check_numeric, compare_results, numeric_gradient
+from .core import Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient
 from .fixtures import Scale, Square
 
 TITLE = "Sequential"
@@ -52,12 +52,10 @@ def run(cls, inputs):
     out["call_order"] = ", ".join(log)
     out["param_grads"] = np.concatenate([leaf.grad_a for leaf in leaves])
 
-    listed = call(f"{TITLE}.parameters", model.parameters)
-    expected = [p for leaf in leaves for p in leaf.parameters()]
-    out["parameters"] = len(list(listed)) == len(expected) and all(a is b for a, b in zip(listed, expected))
-    listed = call(f"{TITLE}.gradients", model.gradients)
-    expected = [g for leaf in leaves for g in leaf.gradients()]
-    out["gradients"] = len(list(listed)) == len(expected) and all(a is b for a, b in zip(listed, expected))
+    for method in ("parameters", "gradients"):
+        listed = as_list(f"{TITLE}.{method}()", call(f"{TITLE}.{method}", getattr(model, method)))
+        expected = [a for leaf in leaves for a in getattr(leaf, method)()]
+        out[method] = len(listed) == len(expected) and all(a is b for a, b in zip(listed, expected))
 
     call(f"{TITLE}.zero_grad", model.zero_grad)
     out["zero_grad"] = np.concatenate([leaf.grad_a for leaf in leaves])
@@ -86,8 +84,8 @@ def run(cls, inputs):
 
 
 def compare(inputs, got, want):
-    check_numeric(f"{TITLE}: backward", got["analytic"], got["numeric"])
     compare_results(LABELS, got, want, title=TITLE, skip=("analytic", "numeric"))
+    check_numeric(f"{TITLE}: backward", got["analytic"], got["numeric"])
 
 
 SEQUENTIAL = Unit(TITLE, ref.Sequential, make_inputs, run, compare, LABELS)

@@ -1,0 +1,58 @@
+"""Run nbgrader's own command-line apps on a course folder, hermetically.
+
+Every run gets its own HOME and Jupyter paths, and the venv's bin/ on PATH
+(nbgrader shells out to ``alembic`` when it creates a gradebook).
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "nn_layers"
+
+
+def hermetic_env(home):
+    home = Path(home)
+    env = dict(os.environ)
+    env.update({
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(home / ".local/share/jupyter/runtime"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "MPLCONFIGDIR": str(home / ".config/matplotlib"),
+        "MPLBACKEND": "Agg",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    })
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def nbgrader(course_dir, *args, check=True, timeout=1800):
+    """``nbgrader <args>`` inside ``course_dir``; returns the CompletedProcess."""
+    course_dir = Path(course_dir)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=hermetic_env(course_dir / ".home"),
+        capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return result
+
+
+def course_copy(dest):
+    """A fresh course folder holding the source assignment and the config."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "source", dest / "source", dirs_exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    return dest
+
+
+def generate_release(course_dir):
+    nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
+    return Path(course_dir) / "release" / ASSIGNMENT

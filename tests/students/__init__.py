@@ -1,0 +1,10 @@
+"""Student implementations used to test the grading checks (``solutions.checks``).
+
+Plain notebook-style code, written the way students write it: only the given
+base class ``solutions.base.Layer`` is imported from the course package.
+
+* ``correct``   — right answers written differently from the reference;
+* ``seed``      — code transcribed from the seed student notebook
+                  (/work/shared/seed/000_*.txt), some of it right, some buggy;
+* ``mutants``   — realistic student bugs, one idea each.
+"""

@@ -1,0 +1,429 @@
+"""Classic student bugs, one per class/function.
+
+Most are a healthy class from ``correct`` with the one buggy method overridden;
+the docstring names the bug.  Bugs taken from the seed notebook live in ``seed``.
+"""
+import numpy as np
+
+from solutions.base import Layer
+
+from . import correct as ok
+from . import seed
+
+
+# --- activations ----------------------------------------------------------------------------------
+
+class ReLUGradOneAtZero(ok.ReLUMultiplyMask):
+    """Mask x >= 0: forward is unchanged, but the gradient at x == 0 is 1 instead of 0."""
+
+    def forward(self, x):
+        self.mask = x >= 0
+        return x * self.mask
+
+
+class ReLUInPlace(Layer):
+    """np.maximum(x, 0, out=x): the caller's input array is overwritten."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.maximum(x, 0, out=x)
+
+    def backward(self, grad_output):
+        return grad_output * self.mask
+
+
+class TanhGradFromInput(ok.TanhViaSigmoid):
+    """backward uses 1 - x² (the input) instead of 1 - y² (the output)."""
+
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.x**2)
+
+
+# --- Linear ---------------------------------------------------------------------------------------
+
+class LinearBiasGradMean(ok.LinearEinsum):
+    """grad_bias += grad_output.mean(axis=0) — averaged over the batch instead of summed."""
+
+    def backward(self, grad_output):
+        self.grad_weight += self.x.T @ grad_output
+        if self.bias is not None:
+            self.grad_bias += grad_output.mean(axis=0)
+        return grad_output @ self.weight.T
+
+
+class LinearBiasGradFirstRow(ok.LinearEinsum):
+    """grad_bias += grad_output[0] — only the first sample of the batch."""
+
+    def backward(self, grad_output):
+        self.grad_weight += self.x.T @ grad_output
+        if self.bias is not None:
+            self.grad_bias += grad_output[0]
+        return grad_output @ self.weight.T
+
+
+class LinearGradsOverwritten(ok.LinearEinsum):
+    """grad_weight[...] = ... (in place, but overwriting): gradients do not accumulate."""
+
+    def backward(self, grad_output):
+        self.grad_weight[...] = self.x.T @ grad_output
+        if self.bias is not None:
+            self.grad_bias[...] = grad_output.sum(axis=0)
+        return grad_output @ self.weight.T
+
+
+class LinearXavierInit(ok.LinearEinsum):
+    """Xavier/Glorot init std = sqrt(2 / (in + out)) instead of He sqrt(2 / in)."""
+
+    def __init__(self, input_size, output_size, bias=True):
+        super().__init__(input_size, output_size, bias)
+        self.weight = np.random.randn(input_size, output_size) * np.sqrt(2.0 / (input_size + output_size))
+        self.grad_weight = np.zeros_like(self.weight)
+
+
+class LinearTinyInit(ok.LinearEinsum):
+    """weight = 0.01 * randn — the CS231n-style constant instead of He."""
+
+    def __init__(self, input_size, output_size, bias=True):
+        super().__init__(input_size, output_size, bias)
+        self.weight = 0.01 * np.random.randn(input_size, output_size)
+        self.grad_weight = np.zeros_like(self.weight)
+
+
+# --- Sequential -----------------------------------------------------------------------------------
+
+class SequentialBackwardForwardOrder(ok.SequentialReduce):
+    """backward walks the layers first to last (forgot reversed)."""
+
+    def backward(self, grad_output):
+        for layer in self.layers:
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class SequentialBackwardNotChained(ok.SequentialReduce):
+    """Every layer's backward is fed the container's grad_output instead of the next layer's result."""
+
+    def backward(self, grad_output):
+        grad = grad_output
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad_output)
+        return grad
+
+
+class SequentialEvalNotPropagated(ok.SequentialReduce):
+    """train()/eval() only flip the container's own flag (the base-class versions)."""
+
+    train = Layer.train
+    eval = Layer.eval
+
+
+class SequentialParametersCopies(ok.SequentialReduce):
+    """parameters() returns copies — an optimizer updating them leaves the model unchanged."""
+
+    def parameters(self):
+        return [p.copy() for layer in self.layers for p in layer.parameters()]
+
+
+class SequentialParametersCopiesGenerator(ok.SequentialReduce):
+    """The same copies, handed out by a generator expression instead of a list."""
+
+    def parameters(self):
+        return (p.copy() for layer in self.layers for p in layer.parameters())
+
+
+# --- Dropout --------------------------------------------------------------------------------------
+
+class DropoutNotRescaled(Layer):
+    """Plain (non-inverted) dropout: survivors are not scaled by 1 / (1 - p)."""
+
+    def __init__(self, dropout_rate=0.5):
+        super().__init__()
+        self.dropout_rate = dropout_rate
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        self.mask = np.random.rand(*x.shape) >= self.dropout_rate
+        return x * self.mask
+
+    def backward(self, grad_output):
+        return grad_output * self.mask if self.training else grad_output
+
+
+class DropoutKeepProbability(ok.DropoutBinomial):
+    """Treats dropout_rate as the probability to KEEP a neuron."""
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        self.keep = np.random.rand(*x.shape) < self.p
+        return np.where(self.keep, x / self.p, 0.0) if self.p > 0 else x
+
+    def backward(self, grad_output):
+        if not self.training or self.p == 0:
+            return grad_output
+        return np.where(self.keep, grad_output / self.p, 0.0)
+
+
+class DropoutNewMaskInBackward(Layer):
+    """backward draws a fresh random mask instead of reusing the forward one."""
+
+    def __init__(self, dropout_rate=0.5):
+        super().__init__()
+        self.p = dropout_rate
+
+    def _mask(self, shape):
+        return (np.random.rand(*shape) >= self.p) / (1 - self.p)
+
+    def forward(self, x):
+        return x * self._mask(x.shape) if self.training else x
+
+    def backward(self, grad_output):
+        return grad_output * self._mask(grad_output.shape) if self.training else grad_output
+
+
+class DropoutDropsInEval(ok.DropoutBinomial):
+    """Ignores self.training: keeps dropping (and rescaling) at inference."""
+
+    def forward(self, x):
+        self.keep = np.random.rand(*x.shape) >= self.p
+        return np.where(self.keep, x / (1 - self.p), 0.0)
+
+    def backward(self, grad_output):
+        return np.where(self.keep, grad_output / (1 - self.p), 0.0)
+
+
+# --- BatchNorm ------------------------------------------------------------------------------------
+
+class BatchNormUnbiasedNormalisation(ok.BatchNormCompact):
+    """Normalises with the unbiased variance x.var(ddof=1) (the running stat's estimator)."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        n = len(x)
+        if n < 2:
+            raise ValueError("BatchNorm: нужен батч хотя бы из двух примеров")
+        mu, var = x.mean(0), x.var(0, ddof=1)
+        m = self.momentum
+        self.running_mean[:] = (1 - m) * self.running_mean + m * mu
+        self.running_var[:] = (1 - m) * self.running_var + m * var
+        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mu) * self.inv_std
+        self.used_batch_stats = True
+        return self.gamma * self.x_hat + self.beta
+
+
+class BatchNormEvalBackwardBatchFormula(ok.BatchNormCompact):
+    """In eval mode backward still subtracts the batch-mean terms, as if the statistics depended on x."""
+
+    def backward(self, grad_output):
+        self.used_batch_stats = True
+        return super().backward(grad_output)
+
+
+class BatchNormStaleEvalStatsInitialised(seed.SeedBatchNormStaleEvalBackward):
+    """The seed's eval-mode bug without its crash: batch stats start as zeros/ones, so eval
+    backward silently uses stale (or initial) batch statistics and the batch-formula terms."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__(num_features, eps, momentum)
+        self.batch_mean, self.batch_var = np.zeros(num_features), np.ones(num_features)
+
+
+class BatchNormNoSingleSampleError(ok.BatchNormCompact):
+    """Training on a batch of one: silently normalises by var = 0 instead of raising ValueError."""
+
+    def forward(self, x):
+        if self.training and len(x) == 1:
+            self.x_hat = np.zeros_like(x)
+            self.inv_std = 1 / np.sqrt(self.eps)
+            self.used_batch_stats = True
+            return self.gamma * self.x_hat + self.beta
+        return super().forward(x)
+
+
+# --- optimizers -----------------------------------------------------------------------------------
+
+class SGDDampening(ok.SGDById):
+    """v = m·v + (1 - m)·g — an exponential average (dampening = momentum), not torch's v = m·v + g."""
+
+    def step(self):
+        for p, g in zip(self.model.parameters(), self.model.gradients()):
+            v = self.velocity.get(id(p), np.zeros_like(p))
+            v = self.momentum * v + (1 - self.momentum) * g
+            self.velocity[id(p)] = v
+            p -= self.lr * v
+
+
+class SGDIgnoresMomentum(ok.SGDById):
+    """Stores momentum but always steps p -= lr·g."""
+
+    def step(self):
+        for p, g in zip(self.model.parameters(), self.model.gradients()):
+            p -= self.lr * g
+
+
+class AdamNoBiasCorrection(ok.AdamEpsHat):
+    """Uses m and v directly, without dividing by 1 - β^t."""
+
+    def step(self):
+        params, grads = self.model.parameters(), self.model.gradients()
+        if self.moments is None:
+            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m[:] = self.beta1 * m + (1 - self.beta1) * g
+            v[:] = self.beta2 * v + (1 - self.beta2) * g**2
+            p -= self.lr * m / (np.sqrt(v) + self.eps)
+
+
+class AdamEpsInsideSqrt(ok.AdamEpsHat):
+    """p -= lr·m̂ / sqrt(v̂ + eps) — eps inside the square root."""
+
+    def step(self):
+        params, grads = self.model.parameters(), self.model.gradients()
+        if self.moments is None:
+            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.t += 1
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m[:] = self.beta1 * m + (1 - self.beta1) * g
+            v[:] = self.beta2 * v + (1 - self.beta2) * g**2
+            m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
+            p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+def softmax_no_max_shift(x):
+    """exp(x) / sum(exp(x)) without subtracting the row max: overflows at x = 1e4."""
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_over_columns(x):
+    """Normalises along axis 0 (over the batch) instead of along each row."""
+    e = np.exp(x - x.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def one_hot_transposed(labels, num_classes):
+    """Returns (num_classes, N): np.eye(num_classes)[:, labels]."""
+    return np.eye(num_classes)[:, labels]
+
+
+def one_hot_off_by_one(labels, num_classes):
+    """Treats labels as 1-based: class k lands in column k - 1 (0 wraps to the last column)."""
+    encoded = np.zeros((len(labels), num_classes))
+    encoded[np.arange(len(labels)), labels - 1] = 1
+    return encoded
+
+
+class CrossEntropySummed(ok.CrossEntropyLogSoftmax):
+    """Sums over the batch instead of averaging (loss and gradient consistently)."""
+
+    def forward(self, logits, target):
+        mean = super().forward(logits, target)
+        return mean * len(self.target)
+
+    __call__ = forward
+
+    def backward(self):
+        return super().backward() * len(self.target)
+
+
+class MSEGradWithoutFactorTwo(ok.MSEDot):
+    """backward returns residual / size — forgot the 2 from the derivative of the square."""
+
+    def backward(self):
+        return self.residual.reshape(self.shape) / self.residual.size
+
+
+# --- training -------------------------------------------------------------------------------------
+
+class DataLoaderAlwaysDropsLast(ok.DataLoaderWithIterator):
+    """Loops over range(len(X) // batch_size): the partial last batch is lost even without drop_last."""
+
+    def __len__(self):
+        return len(self.dataset[0]) // self.batch_size
+
+    def __iter__(self):
+        n = len(self.dataset[0])
+        order = self.random.permutation(n) if self.shuffle else np.arange(n)
+        return ok._BatchIterator(self.dataset, order, self.batch_size, drop_last=True)
+
+
+class DataLoaderNeverReshuffles(ok.DataLoaderWithIterator):
+    """Shuffles once in __init__; every epoch repeats that order."""
+
+    def __init__(self, dataset, batch_size=32, shuffle=False, drop_last=False, seed=None):
+        super().__init__(dataset, batch_size, shuffle, drop_last, seed)
+        n = len(dataset[0])
+        self.order = self.random.permutation(n) if shuffle else np.arange(n)
+
+    def __iter__(self):
+        return ok._BatchIterator(self.dataset, self.order, self.batch_size, self.drop_last)
+
+
+class DataLoaderSeedIgnored(ok.DataLoaderWithIterator):
+    """Accepts seed but shuffles with the global np.random: two loaders with seed=0 differ."""
+
+    def __iter__(self):
+        n = len(self.dataset[0])
+        order = np.random.permutation(n) if self.shuffle else np.arange(n)
+        return ok._BatchIterator(self.dataset, order, self.batch_size, self.drop_last)
+
+
+class DataLoaderShufflesArraysSeparately(ok.DataLoaderWithIterator):
+    """Draws a separate permutation per array, so X and y no longer match."""
+
+    def __iter__(self):
+        n = len(self.dataset[0])
+        if not self.shuffle:
+            return super().__iter__()
+        arrays = tuple(a[self.random.permutation(n)] for a in self.dataset)
+        return ok._BatchIterator(arrays, np.arange(n), self.batch_size, self.drop_last)
+
+
+def train_epoch_no_zero_grad(model, loss_fn, optimizer, loader):
+    """Forgets optimizer.zero_grad(): gradients pile up across batches."""
+    model.train()
+    losses = []
+    for x, y in loader:
+        losses.append(loss_fn(model(x), y))
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    return float(np.mean(losses))
+
+
+def train_epoch_no_train_mode(model, loss_fn, optimizer, loader):
+    """Never calls model.train(): after an evaluate() the epoch runs in eval mode."""
+    losses = []
+    for x, y in loader:
+        optimizer.zero_grad()
+        losses.append(loss_fn(model(x), y))
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    return float(np.mean(losses))
+
+
+def evaluate_no_eval_mode(model, loader):
+    """Never calls model.eval(): dropout drops and BatchNorm updates its running statistics."""
+    correct = total = 0
+    for x, y in loader:
+        correct += np.sum(model(x).argmax(axis=1) == y)
+        total += len(y)
+    return correct / total
+
+
+def evaluate_percent(model, loader):
+    """Returns the accuracy in percent (0..100)."""
+    model.eval()
+    correct = total = 0
+    for x, y in loader:
+        correct += np.sum(model(x).argmax(axis=1) == y)
+        total += len(y)
+    return 100.0 * correct / total

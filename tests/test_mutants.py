@@ -1,0 +1,130 @@
+"""A mutation catalogue: realistic student bugs every grading check must reject.
+
+Each case is (unit, buggy implementation, id).  ``check(unit, impl)`` must raise
+CheckFailure, and the message must be readable: Russian, naming the graded
+object, without an array dump.  Bugs the checks miss stay listed, marked
+xfail(strict=True) with what goes unnoticed, so a fix shows up as an XPASS.
+Cases with ids ``seed-*`` come from the seed student notebook.
+"""
+import re
+
+import pytest
+
+from solutions.checks import UNITS, CheckFailure, check
+from students import mutants, seed
+
+TOPIC = {
+    "relu": "activations", "sigmoid": "activations", "tanh": "activations",
+    "linear": "linear", "sequential": "sequential", "dropout": "dropout", "batchnorm": "batchnorm",
+    "sgd": "optimizers", "adam": "optimizers",
+    "softmax": "losses", "one_hot_encode": "losses", "cross_entropy": "losses", "mse": "losses",
+    "dataloader": "training", "train_epoch": "training", "evaluate": "training",
+}
+
+# (unit, implementation, pytest id, xfail reason or None)
+MUTANTS = [
+    # --- the seed notebook's bugs ---
+    ("batchnorm", seed.SeedBatchNormInvertedMomentum, "seed-batchnorm-inverted-momentum", None),
+    ("batchnorm", seed.SeedBatchNormBiasedRunningVar, "seed-batchnorm-biased-running-var", None),
+    ("batchnorm", seed.SeedBatchNormStaleEvalBackward, "seed-batchnorm-eval-backward-stale-batch-stats", None),
+    ("batchnorm", seed.SeedBatchNormAssignedGrads, "seed-batchnorm-grads-assigned", None),
+    ("batchnorm", seed.SeedBatchNormZeroGradRebinds, "seed-batchnorm-zero-grad-rebinds", None),
+    ("batchnorm", seed.SeedBatchNormAsWritten, "seed-batchnorm-as-written", None),
+    ("adam", seed.SeedAdam, "seed-adam-step-counter-per-parameter", None),
+    ("tanh", seed.SeedTanh, "seed-tanh-clipped", None),
+    ("sigmoid", seed.SeedSigmoid, "seed-sigmoid-naive-overflow", None),
+    ("mse", seed.SeedMSELoss, "seed-mse-grad-over-batch-size", None),
+    ("dataloader", seed.SeedDataLoader, "seed-dataloader-range-of-tuple", None),
+    ("linear", seed.SeedLinearZeroGradRebinds, "seed-linear-zero-grad-rebinds", None),
+    ("linear", seed.SeedLinear, "seed-linear-as-written-no-gradients", None),
+    ("cross_entropy", seed.SeedCrossEntropyLoss, "seed-cross-entropy-log-eps", None),
+    ("sequential", seed.SeedSequential, "seed-sequential-parameters-generator-of-lists", None),
+    # --- activations ---
+    ("relu", mutants.ReLUGradOneAtZero, "relu-grad-one-at-zero", None),
+    ("relu", mutants.ReLUInPlace, "relu-modifies-input-in-place", None),
+    ("tanh", mutants.TanhGradFromInput, "tanh-grad-from-input", None),
+    # --- Linear ---
+    ("linear", mutants.LinearBiasGradMean, "linear-bias-grad-mean", None),
+    ("linear", mutants.LinearBiasGradFirstRow, "linear-bias-grad-first-row", None),
+    ("linear", mutants.LinearGradsOverwritten, "linear-grads-overwritten", None),
+    ("linear", mutants.LinearXavierInit, "linear-xavier-init", None),
+    ("linear", mutants.LinearTinyInit, "linear-init-0.01", None),
+    # --- Sequential ---
+    ("sequential", mutants.SequentialBackwardForwardOrder, "sequential-backward-forward-order", None),
+    ("sequential", mutants.SequentialBackwardNotChained, "sequential-backward-not-chained", None),
+    ("sequential", mutants.SequentialEvalNotPropagated, "sequential-eval-not-propagated", None),
+    ("sequential", mutants.SequentialParametersCopies, "sequential-parameters-copies", None),
+    ("sequential", mutants.SequentialParametersCopiesGenerator, "sequential-parameters-copies-generator", None),
+    # --- Dropout ---
+    ("dropout", mutants.DropoutNotRescaled, "dropout-not-rescaled", None),
+    ("dropout", mutants.DropoutKeepProbability, "dropout-p-is-keep-probability", None),
+    ("dropout", mutants.DropoutNewMaskInBackward, "dropout-new-mask-in-backward", None),
+    ("dropout", mutants.DropoutDropsInEval, "dropout-drops-in-eval", None),
+    # --- BatchNorm ---
+    ("batchnorm", mutants.BatchNormUnbiasedNormalisation, "batchnorm-unbiased-normalisation", None),
+    ("batchnorm", mutants.BatchNormStaleEvalStatsInitialised, "batchnorm-eval-backward-stale-stats-no-crash", None),
+    ("batchnorm", mutants.BatchNormEvalBackwardBatchFormula, "batchnorm-eval-backward-batch-formula", None),
+    ("batchnorm", mutants.BatchNormNoSingleSampleError, "batchnorm-no-error-on-single-sample", None),
+    # --- optimizers ---
+    ("sgd", mutants.SGDDampening, "sgd-momentum-dampening", None),
+    ("sgd", mutants.SGDIgnoresMomentum, "sgd-ignores-momentum", None),
+    ("adam", mutants.AdamNoBiasCorrection, "adam-no-bias-correction", None),
+    ("adam", mutants.AdamEpsInsideSqrt, "adam-eps-inside-sqrt", None),
+    # --- losses ---
+    ("softmax", mutants.softmax_no_max_shift, "softmax-no-max-shift", None),
+    ("softmax", mutants.softmax_over_columns, "softmax-over-batch-axis", None),
+    ("one_hot_encode", mutants.one_hot_transposed, "one-hot-transposed", None),
+    ("one_hot_encode", mutants.one_hot_off_by_one, "one-hot-off-by-one", None),
+    ("cross_entropy", mutants.CrossEntropySummed, "cross-entropy-summed", None),
+    ("mse", mutants.MSEGradWithoutFactorTwo, "mse-grad-without-factor-2", None),
+    # --- training ---
+    ("dataloader", mutants.DataLoaderAlwaysDropsLast, "dataloader-always-drops-last", None),
+    ("dataloader", mutants.DataLoaderNeverReshuffles, "dataloader-never-reshuffles", None),
+    ("dataloader", mutants.DataLoaderSeedIgnored, "dataloader-seed-ignored", None),
+    ("dataloader", mutants.DataLoaderShufflesArraysSeparately, "dataloader-shuffles-arrays-separately", None),
+    ("train_epoch", mutants.train_epoch_no_zero_grad, "train-epoch-no-zero-grad", None),
+    ("train_epoch", mutants.train_epoch_no_train_mode, "train-epoch-no-model-train", None),
+    ("evaluate", mutants.evaluate_no_eval_mode, "evaluate-no-model-eval", None),
+    ("evaluate", mutants.evaluate_percent, "evaluate-returns-percent", None),
+]
+
+# Every bug of the seed notebook the catalogue must keep.
+SEED_BUGS = {
+    "seed-batchnorm-inverted-momentum", "seed-batchnorm-biased-running-var",
+    "seed-batchnorm-eval-backward-stale-batch-stats", "seed-batchnorm-grads-assigned",
+    "seed-adam-step-counter-per-parameter", "seed-tanh-clipped", "seed-mse-grad-over-batch-size",
+    "seed-dataloader-range-of-tuple", "seed-linear-zero-grad-rebinds", "seed-cross-entropy-log-eps",
+}
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+MAX_MESSAGE = 600  # a short sentence or two; longer means something got dumped into it
+
+
+def _param(unit, impl, case_id, reason):
+    marks = [getattr(pytest.mark, TOPIC[unit])]
+    if reason:
+        marks.append(pytest.mark.xfail(strict=True, reason=reason))
+    return pytest.param(unit, impl, marks=marks, id=case_id)
+
+
+@pytest.mark.parametrize(("unit", "impl"), [_param(*case) for case in MUTANTS])
+def test_check_rejects_mutant(unit, impl):
+    with pytest.raises(CheckFailure) as failure:
+        check(unit, impl)
+    message = str(failure.value)
+    assert message.strip(), "empty message"
+    assert CYRILLIC.search(message), f"not Russian: {message}"
+    assert UNITS[unit].title in message, f"does not name {UNITS[unit].title}: {message}"
+    assert "[[" not in message, f"array dump: {message}"
+    assert len(message) <= MAX_MESSAGE, f"{len(message)} characters: {message}"
+
+
+def test_catalogue_is_large_and_covers_every_unit():
+    assert set(TOPIC) == set(UNITS)
+    assert len(MUTANTS) >= 30
+    assert {unit for unit, *_ in MUTANTS} == set(UNITS)
+    ids = [case_id for _, _, case_id, _ in MUTANTS]
+    assert len(ids) == len(set(ids))
+    assert SEED_BUGS <= set(ids)
+    for unit, impl, case_id, _ in MUTANTS:
+        reference = UNITS[unit].reference
+        assert impl is not reference and not (isinstance(impl, type) and issubclass(impl, reference)), case_id

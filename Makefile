@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv bench notebooks clean
+.PHONY: test demo venv bench notebooks clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The main job: release the assignment, autograde a small class, print the grades.
+demo: $(STAMP)
+	$(BIN)/python -m course.demo
+
 # Regenerate source/nn_layers from course/notebooks + solutions, then release/ with nbgrader.
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
@@ -26,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache
+	rm -rf $(VENV) .cache .pytest_cache .home submitted autograded/*/ feedback gradebook.db

@@ -86,9 +86,9 @@ def expand(code, reference):
             continue
         indent, what, target = match["indent"], match["what"], match["target"]
         if what == "module":
-            out.append(f"# --- copied from {target.replace('.', '/')}.py ---")
+            out.append("# --- base classes (generated; shared with the course's reference code) ---")
             out.append(module_source(target))
-            out.append(f"# --- end of {target.replace('.', '/')}.py ---")
+            out.append("# --- end of the base classes ---")
             continue
         if reference is None:
             raise TemplateError(f"'# @{what} {target}' needs a '# reference: <module>' line")

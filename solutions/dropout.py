@@ -23,12 +23,14 @@ class Dropout(Layer):
         if not self.training or p == 0.0:
             self._mask = None
             return x
-        keep = np.random.rand(*x.shape) >= p
-        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+        keep = np.random.rand(*x.shape) >= p  # a fresh mask per call, P(keep) = 1 - p
+        # Inverted dropout: rescale survivors now, so E[y] = x and eval is the identity.
+        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 drops everything; avoid 1 / 0
         self._mask = keep.astype(x.dtype) * scale
         return x * self._mask
 
     def backward(self, grad_output):
-        if self._mask is None:
+        if self._mask is None:  # eval mode or p = 0: forward was the identity
             return grad_output
+        # y = x * mask, so dy/dx = mask: the same mask, not a new draw.
         return grad_output * self._mask

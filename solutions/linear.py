@@ -16,12 +16,20 @@ class Linear(Layer):
     def __init__(self, input_size, output_size, bias=True):
         super().__init__()
         self.input_size, self.output_size = input_size, output_size
-        # He-normal: keeps the activation variance stable through ReLU layers.
-        self.weight = np.random.randn(input_size, output_size) * np.sqrt(2.0 / input_size)
-        self.bias = np.zeros(output_size) if bias else None
+        self.weight = np.empty((input_size, output_size))
+        self.bias = np.empty(output_size) if bias else None
+        self.reset_parameters()
         self.grad_weight = np.zeros_like(self.weight)
         self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
         self._x = None
+
+    def reset_parameters(self):
+        # He-normal: Var(w) = 2 / fan_in keeps the activation scale through ReLU layers.
+        std = np.sqrt(2.0 / self.input_size)
+        # In place, like zero_grad: an optimizer may already hold these arrays.
+        self.weight[...] = np.random.randn(self.input_size, self.output_size) * std
+        if self.bias is not None:
+            self.bias.fill(0.0)
 
     def forward(self, x):
         if x.ndim != 2 or x.shape[1] != self.input_size:

@@ -15,6 +15,7 @@ def one_hot_encode(labels, num_classes):
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
+    # Without this check a label of -1 would silently mark the last class.
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must lie in [0, {num_classes})")
     encoded = np.zeros((labels.size, num_classes))
@@ -39,6 +40,7 @@ class CrossEntropyLoss(Loss):
 
     def backward(self):
         probs, target = self._cache
+        # d/dz [logsumexp(z) - z_y] = softmax(z) - one_hot(y); the mean over N adds 1/N.
         grad = probs.copy()
         grad[np.arange(len(target)), target] -= 1
         return grad / len(target)
@@ -54,4 +56,5 @@ class MSELoss(Loss):
         return float(np.mean(self._diff**2))
 
     def backward(self):
+        # The mean is over every element, so divide by their count, not by the batch size.
         return 2 * self._diff / self._diff.size

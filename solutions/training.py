@@ -27,19 +27,18 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        # Own generator for a reproducible order; otherwise the global np.random.
         self._rng = np.random if seed is None else np.random.default_rng(seed)
 
-    @property
-    def num_samples(self):
-        return len(self.arrays[0])
-
     def __len__(self):
+        n = len(self.arrays[0])
         if self.drop_last:
-            return self.num_samples // self.batch_size
-        return -(-self.num_samples // self.batch_size)  # ceil: the last partial batch counts
+            return n // self.batch_size
+        return -(-n // self.batch_size)  # ceil: the last partial batch counts
 
     def __iter__(self):
-        n = self.num_samples
+        # A generator: every `for` calls __iter__ afresh, so each loop is a new epoch.
+        n = len(self.arrays[0])
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
@@ -48,13 +47,14 @@ class DataLoader:
 
 def train_epoch(model, loss_fn, optimizer, loader):
     """One pass over ``loader`` in training mode; returns the mean loss per sample."""
-    model.train()
+    model.train()  # Dropout drops, BatchNorm uses batch statistics
     total, count = 0.0, 0
     for x, y, *_ in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
+        optimizer.zero_grad()  # layers add to grad_*, so clear last batch's gradients
+        loss = loss_fn(model(x), y)  # a float; loss_fn caches what its backward needs
+        model.backward(loss_fn.backward())  # dL/dlogits flows back, layers accumulate grad_*
         optimizer.step()
+        # loss is a batch mean: weight by the batch size, so a short last batch counts less
         total += loss * len(x)
         count += len(x)
     if count == 0:
@@ -64,7 +64,7 @@ def train_epoch(model, loss_fn, optimizer, loader):
 
 def evaluate(model, loader):
     """Accuracy in [0, 1] of ``model`` in eval mode; parameters are left unchanged."""
-    model.eval()
+    model.eval()  # no dropout, BatchNorm uses running statistics; nothing is updated
     correct, count = 0, 0
     for x, y, *_ in loader:
         correct += int((model(x).argmax(axis=1) == y).sum())

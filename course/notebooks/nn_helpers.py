@@ -89,12 +89,13 @@ def load_from_notebook(path, *names):
 
 # --- Данные -------------------------------------------------------------------------
 
-def load_digits_split(seed=0, val_fraction=0.15, test_fraction=0.2):
+def load_digits_split(seed=0, val_fraction=0.15, test_fraction=0.2, normalize=True):
     """Рукописные цифры 8×8 из scikit-learn (входят в пакет, скачивать не нужно).
 
     Возвращает ((X_train, y_train), (X_val, y_val), (X_test, y_test)): X — float32
     формы (N, 64), нормированный по статистикам обучающей части; y — int64 метки 0..9.
     Разбиение стратифицировано по классам и воспроизводимо при одном seed.
+    normalize=False — то же разбиение, но пиксели как есть (0..16): так картинки нагляднее.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -105,7 +106,11 @@ def load_digits_split(seed=0, val_fraction=0.15, test_fraction=0.2):
                                                       random_state=seed)
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest, random_state=seed)
-    mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-6
+    # Пиксели у края почти всегда пустые: деление на их крошечное std превратило бы редкий штрих
+    # в проверочной картинке в число порядка 1e6. Поэтому масштаб не меньше 1 (пиксели 0..16).
+    mean, std = X_train.mean(axis=0), np.maximum(X_train.std(axis=0), 1.0)
+    if not normalize:
+        mean, std = np.zeros_like(mean), np.ones_like(std)
     scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
     return (scale(X_train), y_train), (scale(X_val), y_val), (scale(X_test), y_test)
 

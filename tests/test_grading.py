@@ -1,0 +1,103 @@
+"""The assignment through real nbgrader: generate, autograde, feedback.
+
+One module-scoped course copy holds two submissions: the source notebooks as
+a student would submit them (must score full marks) and the untouched release
+(must score 0 on every graded cell without any grading failure).
+"""
+import filecmp
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release, nbgrader
+
+STUDENTS = ("reference", "untouched")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = course_copy(tmp_path_factory.mktemp("course"))
+    release = generate_release(root)
+    for student in STUDENTS:
+        shutil.copytree(release, root / "submitted" / student / ASSIGNMENT)
+    for notebook in (root / "source" / ASSIGNMENT).glob("*.ipynb"):
+        shutil.copy(notebook, root / "submitted" / "reference" / ASSIGNMENT / notebook.name)
+    seconds = {}
+    for student in STUDENTS:
+        start = time.perf_counter()
+        result = nbgrader(root, "autograde", ASSIGNMENT, "--student", student)
+        seconds[student] = time.perf_counter() - start
+        assert "ERROR" not in result.stderr, result.stderr[-3000:]
+    print(f"\nautograde of one full submission (8 notebooks): " +
+          ", ".join(f"{s} {t:.1f} s" for s, t in seconds.items()))
+    nbgrader(root, "generate_feedback", ASSIGNMENT)
+    return root
+
+
+def grades(root, student):
+    """{(notebook, grade_id): (score, max_score)} from nbgrader's gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="nn-layers") as gb:
+        submission = gb.find_submission(ASSIGNMENT, student)
+        return {(nb.name, grade.name): (grade.score, grade.max_score)
+                for nb in submission.notebooks for grade in nb.grades}
+
+
+def test_committed_release_is_what_nbgrader_generates(course):
+    fresh, committed = course / "release" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT
+    comparison = filecmp.dircmp(fresh, committed)
+    assert not comparison.left_only and not comparison.right_only, "release/ is stale: run `make notebooks`"
+    _, mismatch, errors = filecmp.cmpfiles(fresh, committed, comparison.common_files, shallow=False)
+    assert not mismatch and not errors, f"release/ is stale (run `make notebooks`): {mismatch + errors}"
+
+
+def test_reference_submission_gets_full_marks(course):
+    scores = grades(course, "reference")
+    assert len(scores) >= 16
+    lost = {cell: score for cell, score in scores.items() if score[0] != score[1]}
+    assert not lost, f"correct work lost points: {lost}"
+
+
+def test_untouched_release_scores_zero_on_every_graded_cell(course):
+    scores = grades(course, "untouched")
+    assert set(scores) == set(grades(course, "reference"))
+    assert all(max_score > 0 for _, max_score in scores.values())
+    earned = {cell: score for cell, score in scores.items() if score[0] != 0}
+    assert not earned, f"stubs earned points: {earned}"
+
+
+def test_untouched_release_was_graded_not_crashed(course):
+    """Each graded cell of the untouched release ran and failed with a readable reason."""
+    for path in sorted((course / "autograded" / "untouched" / ASSIGNMENT).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if not cell.metadata.get("nbgrader", {}).get("grade"):
+                continue
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert errors, f"{path.name}:{cell.metadata.nbgrader.grade_id} has no error output"
+            assert errors[0].ename in ("CheckFailure", "NotImplementedError", "NameError"), \
+                f"{path.name}: unexpected {errors[0].ename}: {errors[0].evalue}"
+    assert len(list((course / "autograded" / "untouched" / ASSIGNMENT).glob("*.ipynb"))) == 8
+
+
+def test_reference_notebooks_ran_without_errors_or_stderr(course):
+    for path in sorted((course / "autograded" / "reference" / ASSIGNMENT).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                assert output.output_type != "error", f"{path.name}: {output.ename}: {output.evalue}"
+                assert output.get("name") != "stderr", f"{path.name}: stderr: {output.text[:300]}"
+
+
+def test_feedback_never_shows_hidden_tests(course):
+    pages = sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert len(pages) == 16
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for secret in ("BEGIN HIDDEN TESTS", "solutions.checks", "solutions/checks", "import solutions"):
+            assert secret not in html, f"{page}: {secret}"
+        assert not re.search(r"check_\w+\(", html), f"{page}: a hidden check call is visible"
+    untouched = (course / "feedback" / "untouched" / ASSIGNMENT / "01_activations.html").read_text()
+    assert "ещё не реализовано" in untouched, "feedback must still say why a hidden test failed"

@@ -45,12 +45,12 @@ class Adam(Optimizer):
         # Once per call, not per parameter: every m and v has been updated t times.
         self.t += 1
         b1, b2 = self.beta1, self.beta2
+        # m and v start at 0, so they underestimate E[g], E[g^2] by these factors.
+        correction1, correction2 = 1 - b1**self.t, 1 - b2**self.t
         for p, g, m, v in zip(params, grads, self.m, self.v):
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * g * g
-            # m and v start at 0, so they underestimate E[g], E[g^2] by 1 - b^t.
-            m_hat = m / (1 - b1**self.t)
-            v_hat = v / (1 - b2**self.t)
-            p -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+            # One expression, so NumPy can reuse its temporaries (named ones cost ~2x here).
+            p -= self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.eps)

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".cache" / "test-home"
@@ -25,3 +27,12 @@ for name, path in _PATHS.items():
     os.environ[name] = str(path)
 os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
 matplotlib.use("Agg")
+
+
+@pytest.fixture
+def legacy_rng():
+    """Seed NumPy's global RNG (Linear init and Dropout draw from it); restore it afterwards."""
+    state = np.random.get_state()
+    np.random.seed(1234)
+    yield
+    np.random.set_state(state)

@@ -11,15 +11,7 @@ import functools
 import pytest
 
 from solutions.checks import UNITS, check
-from students import correct, seed
-
-TOPIC = {
-    "relu": "activations", "sigmoid": "activations", "tanh": "activations",
-    "linear": "linear", "sequential": "sequential", "dropout": "dropout", "batchnorm": "batchnorm",
-    "sgd": "optimizers", "adam": "optimizers",
-    "softmax": "losses", "one_hot_encode": "losses", "cross_entropy": "losses", "mse": "losses",
-    "dataloader": "training", "train_epoch": "training", "evaluate": "training",
-}
+from students import TOPIC, correct, seed
 
 # (unit, implementation, pytest id, xfail reason or None)
 ALTERNATIVES = [

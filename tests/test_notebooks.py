@@ -121,3 +121,14 @@ def test_release_stubs_raise_not_implemented():
         assert stubs, path.name
         for cell in stubs:
             assert "raise NotImplementedError()" in cell.source, f"{path.name}: {cell.id}"
+
+
+def test_readme_point_table_matches_the_notebooks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = {(nb, cell, int(points)) for nb, cell, points in
+                  re.findall(r"^\| `(\d\d_\w+)` \| `(\w+)` \| `check_\w+` \| (\d+) \|$", readme, re.M)}
+    actual = {(path.stem, nbgrader_meta(cell)["grade_id"], nbgrader_meta(cell)["points"])
+              for path, cell in hidden_cells()}
+    assert documented == actual, f"README point table is out of date: {documented ^ actual}"
+    total = re.search(r"^\| \*\*total\*\* \| \| \| \*\*(\d+)\*\* \|$", readme, re.M)
+    assert total and int(total[1]) == sum(points for _, _, points in actual)

@@ -7,6 +7,8 @@ so that ``layer.backward(upstream)`` is exactly dL/dx.
 import numpy as np
 import pytest
 
+from solutions.checks.core import numeric_gradient
+
 from solutions import (
     BatchNorm,
     CrossEntropyLoss,
@@ -25,22 +27,9 @@ EPS = 1e-6
 RTOL, ATOL = 1e-6, 1e-7
 
 
-def numeric_grad(f, x, eps=EPS):
-    """Central-difference gradient of the scalar ``f()`` wrt ``x``, perturbing ``x`` in place.
-
-    ``f`` takes no argument and must read ``x`` (e.g. a layer's own weight array);
-    every element is restored exactly after its two evaluations.
-    """
-    grad = np.zeros_like(x, dtype=np.float64)
-    for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + eps
-        f_plus = f()
-        x[index] = original - eps
-        f_minus = f()
-        x[index] = original
-        grad[index] = (f_plus - f_minus) / (2 * eps)
-    return grad
+def numeric_grad(f, x):
+    """Central differences of the scalar ``f()`` wrt ``x`` (perturbed in place, then restored)."""
+    return numeric_gradient(f, x, eps=EPS)
 
 
 def assert_grad(analytic, numeric, what, rtol=RTOL, atol=ATOL):
@@ -65,15 +54,6 @@ def check_layer(layer, x, upstream, params=(), name=None):
     assert_grad(analytic_x, numeric_grad(loss, x), f"{name} input gradient")
     for (label, param), grad in zip(params, analytic_params):
         assert_grad(grad, numeric_grad(loss, param), f"{name} gradient of {label}")
-
-
-@pytest.fixture
-def legacy_rng():
-    """Seed NumPy's global RNG (Linear init and Dropout draw from it); restore it afterwards."""
-    state = np.random.get_state()
-    np.random.seed(4321)
-    yield
-    np.random.set_state(state)
 
 
 # --------------------------------------------------------------------------- activations

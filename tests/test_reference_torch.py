@@ -156,15 +156,6 @@ def assert_grads_match(ours, theirs, what, rtol=RTOL, atol=ATOL):
         assert_close(a, e, f"{what}, gradient of parameter #{i}", rtol=rtol, atol=atol)
 
 
-@pytest.fixture
-def legacy_rng():
-    """Seed NumPy's global RNG (Linear init and Dropout draw from it); restore it afterwards."""
-    state = np.random.get_state()
-    np.random.seed(1234)
-    yield
-    np.random.set_state(state)
-
-
 ACTIVATIONS = [
     pytest.param(ReLU, torch.relu, id="ReLU"),
     pytest.param(Sigmoid, torch.sigmoid, id="Sigmoid"),

@@ -5,43 +5,32 @@ is graded on its own logic, and these stubs record how they were driven.
 """
 import numpy as np
 
+from ..base import Layer
 
-class Scale:
+
+class Scale(Layer):
     """y = x * a, with a learnable per-feature vector a.  Logs its calls."""
 
     def __init__(self, a, log, name):
+        super().__init__()
         self.a, self.grad_a = np.array(a, dtype=float), np.zeros(len(a))
-        self.log, self.name, self.training, self._x = log, name, True, None
+        self.log, self.name, self._x = log, name, None
 
     def forward(self, x):
         self.log.append(f"{self.name}.forward")
         self._x = np.array(x, dtype=float)
         return self._x * self.a
 
-    def __call__(self, x):
-        return self.forward(x)
-
     def backward(self, grad_output):
         self.log.append(f"{self.name}.backward")
         self.grad_a += (grad_output * self._x).sum(axis=0)
         return grad_output * self.a
-
-    def train(self):
-        self.training = True
-        return self
-
-    def eval(self):
-        self.training = False
-        return self
 
     def parameters(self):
         return [self.a]
 
     def gradients(self):
         return [self.grad_a]
-
-    def zero_grad(self):
-        self.grad_a.fill(0)
 
 
 class Square(Scale):
@@ -66,7 +55,7 @@ class Square(Scale):
         return []
 
 
-class Bowl:
+class Bowl(Layer):
     """A model-shaped quadratic: L = sum_k 0.5 * c_k * |p_k - t_k|^2.
 
     Its three parameters see gradients of very different sizes (1, 1e-6, 10),
@@ -81,7 +70,7 @@ class Bowl:
         self.params = [np.array(p, dtype=float) for p in params]
         self.targets = [np.array(t, dtype=float) for t in targets]
         self.grads = [np.zeros_like(p) for p in self.params]
-        self.training = True
+        super().__init__()
 
     def parameters(self):
         return list(self.params)
@@ -89,18 +78,6 @@ class Bowl:
     def gradients(self):
         return list(self.grads)
 
-    def zero_grad(self):
-        for g in self.grads:
-            g.fill(0)
-
     def backward(self):
         for p, t, g, c in zip(self.params, self.targets, self.grads, self.SCALES):
             g += c * (p - t)
-
-    def train(self):
-        self.training = True
-        return self
-
-    def eval(self):
-        self.training = False
-        return self

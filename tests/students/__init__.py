@@ -8,3 +8,12 @@ base class ``solutions.base.Layer`` is imported from the course package.
                   (/work/shared/seed/000_*.txt), some of it right, some buggy;
 * ``mutants``   — realistic student bugs, one idea each.
 """
+
+# The pytest marker (topic) of each graded unit.
+TOPIC = {
+    "relu": "activations", "sigmoid": "activations", "tanh": "activations",
+    "linear": "linear", "sequential": "sequential", "dropout": "dropout", "batchnorm": "batchnorm",
+    "sgd": "optimizers", "adam": "optimizers",
+    "softmax": "losses", "one_hot_encode": "losses", "cross_entropy": "losses", "mse": "losses",
+    "dataloader": "training", "train_epoch": "training", "evaluate": "training",
+}

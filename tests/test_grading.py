@@ -1,8 +1,10 @@
 """The assignment through real nbgrader: generate, autograde, feedback.
 
-One module-scoped course copy holds two submissions: the source notebooks as
-a student would submit them (must score full marks) and the untouched release
-(must score 0 on every graded cell without any grading failure).
+One module-scoped course copy holds three submissions: the source notebooks as
+a student would submit them (must score full marks), the untouched release
+(must score 0 on every graded cell without any grading failure), and the
+untouched release plus files that try to shadow the reference package with
+checks that always pass (must score 0 too).
 """
 import filecmp
 import re
@@ -16,7 +18,8 @@ from nbgrader.api import Gradebook
 
 from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release, nbgrader
 
-STUDENTS = ("reference", "untouched")
+STUDENTS = ("reference", "untouched", "shadow")
+FAKE_CHECKS = "def __getattr__(name):\n    return lambda *args, **kwargs: print('✓ passed')\n"
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +30,18 @@ def course(tmp_path_factory):
         shutil.copytree(release, root / "submitted" / student / ASSIGNMENT)
     for notebook in (root / "source" / ASSIGNMENT).glob("*.ipynb"):
         shutil.copy(notebook, root / "submitted" / "reference" / ASSIGNMENT / notebook.name)
+    shadow = root / "submitted" / "shadow" / ASSIGNMENT
+    (shadow / "solutions").mkdir()
+    (shadow / "solutions" / "__init__.py").write_text("")
+    (shadow / "solutions" / "checks.py").write_text(FAKE_CHECKS)
+    (shadow / "solutions.py").write_text(FAKE_CHECKS)
     seconds = {}
     for student in STUDENTS:
         start = time.perf_counter()
         result = nbgrader(root, "autograde", ASSIGNMENT, "--student", student)
         seconds[student] = time.perf_counter() - start
-        assert "ERROR" not in result.stderr, result.stderr[-3000:]
+        # nbgrader's own errors, not a kernel's teardown noise on its stderr.
+        assert "| ERROR]" not in result.stderr, result.stderr[-3000:]
     print(f"\nautograde of one full submission (8 notebooks): " +
           ", ".join(f"{s} {t:.1f} s" for s, t in seconds.items()))
     nbgrader(root, "generate_feedback", ASSIGNMENT)
@@ -62,12 +71,18 @@ def test_reference_submission_gets_full_marks(course):
     assert not lost, f"correct work lost points: {lost}"
 
 
-def test_untouched_release_scores_zero_on_every_graded_cell(course):
-    scores = grades(course, "untouched")
+@pytest.mark.parametrize("student", ["untouched", "shadow"])
+def test_stubs_score_zero_on_every_graded_cell(course, student):
+    scores = grades(course, student)
     assert set(scores) == set(grades(course, "reference"))
     assert all(max_score > 0 for _, max_score in scores.values())
     earned = {cell: score for cell, score in scores.items() if score[0] != 0}
-    assert not earned, f"stubs earned points: {earned}"
+    assert not earned, f"{student}: stubs earned points: {earned}"
+
+
+def test_submitted_files_cannot_shadow_the_reference(course):
+    autograded = course / "autograded" / "shadow" / ASSIGNMENT
+    assert not (autograded / "solutions").exists() and not (autograded / "solutions.py").exists()
 
 
 def test_untouched_release_was_graded_not_crashed(course):
@@ -93,7 +108,7 @@ def test_reference_notebooks_ran_without_errors_or_stderr(course):
 
 def test_feedback_never_shows_hidden_tests(course):
     pages = sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
-    assert len(pages) == 16
+    assert len(pages) == 8 * len(STUDENTS)
     for page in pages:
         html = page.read_text(encoding="utf-8")
         for secret in ("BEGIN HIDDEN TESTS", "solutions.checks", "solutions/checks", "import solutions"):

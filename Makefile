@@ -19,7 +19,7 @@ test: $(STAMP)
 
 # The main job: release the assignment, autograde a small class, print the grades.
 demo: $(STAMP)
-	$(BIN)/python -m course.demo
+	$(BIN)/nncourse demo
 
 # Regenerate source/nn_layers from course/notebooks + solutions, then release/ with nbgrader.
 notebooks: $(STAMP)
@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .home submitted autograded/*/ feedback gradebook.db
+	rm -rf $(VENV) .cache .pytest_cache .home submitted autograded/*/ feedback grading report gradebook.db grades_per_question.csv

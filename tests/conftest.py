@@ -36,3 +36,21 @@ def legacy_rng():
     np.random.seed(1234)
     yield
     np.random.set_state(state)
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory):
+    """A course folder where nbgrader has generated the release (read-only: copy it)."""
+    from course.nbgrader_run import course_copy, generate_release
+
+    root = course_copy(tmp_path_factory.mktemp("released"))
+    generate_release(root)
+    return root
+
+
+@pytest.fixture
+def new_course(released_course, tmp_path):
+    """A private, writable copy of the released course."""
+    import shutil
+
+    return Path(shutil.copytree(released_course, tmp_path / "course", symlinks=True))

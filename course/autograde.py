@@ -1,0 +1,305 @@
+"""Parallel, resumable autograding on top of nbgrader's own AutogradeApp.
+
+nbgrader grades one student at a time (its issue #174).  Here each
+(student, notebook) pair is one job:
+
+* the job runs ``nbgrader autograde --student S --notebook N`` in a forked
+  child (nbgrader is imported once, in the parent), inside a scratch course
+  folder with its own SQLite gradebook, so jobs never contend for a lock;
+* the child gets its own session and resource limits and dies with the parent;
+  a job that overruns its time budget is killed with its kernel;
+* only the parent writes the course gradebook, one transaction per job,
+  retrying while the database is busy, so "database is locked" cannot abort
+  the batch; then it records the job's status (``course/results.py``);
+* a job with a status record is done: a killed batch, run again, grades only
+  what is missing, and reruns change nothing unless ``force``.
+
+A job that nbgrader could not grade (invalid JSON, crash, timeout) gets the
+status "failed to grade" with the reason, never a silent 0.
+"""
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+import traceback
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import OperationalError, SAWarning
+
+from .nbgrader_run import ASSIGNMENT, hermetic_env
+from .results import FAILED, GRADED, MANUAL, MISSING, NotebookResult, assignment_structure, read_result, write_result
+
+COURSE_ID = "nn-layers"
+MEMORY_LIMIT = 4 * 2**30      # address space per process: a memory bomb ends in MemoryError
+FILE_LIMIT = 256 * 2**20      # largest file a job may write
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Limits:
+    cell_timeout: int = 120      # seconds per cell (nbgrader's Execute.timeout)
+    job_timeout: int = 600       # seconds for one notebook, kernel start to last cell
+
+
+def db_url(root):
+    return f"sqlite:///{Path(root) / 'gradebook.db'}?timeout=30"
+
+
+def students_in(root):
+    submitted = Path(root) / "submitted"
+    return sorted(p.name for p in submitted.iterdir() if (p / ASSIGNMENT).is_dir()) if submitted.exists() else []
+
+
+# --- the child: one nbgrader autograde in a scratch course --------------------------------
+
+def _prepare_scratch(root, template_db, student, notebook):
+    scratch = Path(root) / "grading" / ".work" / f"{student}--{notebook}--{uuid.uuid4().hex[:8]}"
+    (scratch / "submitted" / student).mkdir(parents=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", scratch / "nbgrader_config.py")
+    shutil.copytree(Path(root) / "source", scratch / "source")
+    shutil.copy(template_db, scratch / "gradebook.db")
+    shutil.copytree(Path(root) / "submitted" / student / ASSIGNMENT, scratch / "submitted" / student / ASSIGNMENT,
+                    symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return scratch
+
+
+def _run_child(scratch, student, notebook, limits):
+    """In the forked child: never returns."""
+    code = 1
+    try:
+        os.setsid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the batch
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        log = os.open(scratch / "nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.chdir(scratch)
+        warnings.resetwarnings()  # behave like a fresh nbgrader process, whatever the parent set
+        env = hermetic_env(scratch / ".home")
+        os.environ.clear()
+        os.environ.update(env)
+        from nbgrader.apps.nbgraderapp import NbGraderApp
+
+        argv = ["autograde", ASSIGNMENT, "--student", student, "--notebook", notebook, "--force",
+                f"--Execute.timeout={limits.cell_timeout}"]
+        try:
+            NbGraderApp.launch_instance(argv=argv)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+# --- the parent --------------------------------------------------------------------------
+
+def _nbgrader_errors(log_text):
+    lines = [line.split("| ERROR]", 1)[1].strip() for line in log_text.splitlines() if "| ERROR]" in line]
+    useful = [line for line in lines if line and not line.startswith("Please see")]
+    return "; ".join(dict.fromkeys(useful))[:600]
+
+
+def _failure_reason(status, seconds, log_text, limits):
+    if status == "timeout":
+        return f"grading exceeded {limits.job_timeout} s for this notebook and was stopped"
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status)).name
+        return f"the grading process was killed by {sig}" + (" (out of memory?)" if sig == "SIGKILL" else "")
+    errors = _nbgrader_errors(log_text)
+    if "NotJSONError" in log_text or "Notebook does not appear to be JSON" in log_text:
+        return "the notebook file is not valid JSON (corrupted or not a notebook)"
+    if "DeadKernelError" in log_text or "Kernel died" in log_text:
+        return "the kernel died while running the notebook (e.g. os._exit, a crash)" + (f": {errors}" if errors else "")
+    if "MemoryError" in log_text:
+        return "the grader ran out of memory (huge output?)"
+    return errors or f"nbgrader exited with status {os.WEXITSTATUS(status)}"
+
+
+def _merge(root, scratch, student, notebook):
+    """Copy the scratch grades for one notebook into the course gradebook; return {grade_id: (score, max)}."""
+    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", course_id=COURSE_ID) as gb:
+        nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+        grades = {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in nb.grades}
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            with Gradebook(db_url(root), course_id=COURSE_ID) as gb, warnings.catch_warnings():
+                # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
+                warnings.simplefilter("ignore", SAWarning)
+                gb.update_or_create_student(student)
+                gb.update_or_create_submission(ASSIGNMENT, student)
+                for name, (score, _, manual) in grades.items():
+                    grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
+                    grade.auto_score, grade.needs_manual_grade = score, manual
+                gb.db.commit()
+            break
+        except OperationalError:  # busy beyond sqlite's own timeout: wait, never abort the batch
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    target = Path(root) / "autograded" / student / ASSIGNMENT
+    target.mkdir(parents=True, exist_ok=True)
+    built = scratch / "autograded" / student / ASSIGNMENT
+    for item in built.iterdir():
+        if item.suffix == ".ipynb" and item.stem != notebook:
+            continue  # other notebooks are only unsanitized copies of the submission
+        dest = target / item.name
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        elif dest.exists():
+            dest.unlink()
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, dest)
+    return grades
+
+
+def _result_from_scratch(root, scratch, student, notebook, status, seconds, limits, structure):
+    log_text = (scratch / "nbgrader.log").read_text(errors="replace") if (scratch / "nbgrader.log").exists() else ""
+    log_copy = Path(root) / "grading" / student / f"{notebook}.log"
+    log_copy.parent.mkdir(parents=True, exist_ok=True)
+    log_copy.write_text(log_text[-200_000:])
+    cells = {cell: (None, maximum) for cell, maximum in structure[notebook].items()}
+    built = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+    if status == 0 and built.exists():
+        try:
+            grades = _merge(root, scratch, student, notebook)
+        except MissingEntry as exc:
+            return NotebookResult(student, notebook, FAILED, f"gradebook entry missing: {exc}", cells, seconds)
+        cells = {name: (score, maximum) for name, (score, maximum, _) in grades.items()}
+        manual = [name for name, (_, _, flag) in grades.items() if flag]
+        if manual:
+            return NotebookResult(student, notebook, MANUAL, "manual grading needed: " + ", ".join(manual),
+                                  cells, seconds)
+        return NotebookResult(student, notebook, GRADED, "", cells, seconds)
+    return NotebookResult(student, notebook, FAILED, _failure_reason(status, seconds, log_text, limits),
+                          cells, seconds)
+
+
+def _missing(root, student, notebook, structure):
+    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    unknown = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in structure)
+    reason = f"{notebook}.ipynb was not submitted"
+    if unknown:
+        reason += f"; unexpected notebooks: {', '.join(unknown)}"
+    cells = {cell: (None, maximum) for cell, maximum in structure[notebook].items()}
+    return NotebookResult(student, notebook, MISSING, reason, cells)
+
+
+def _template_db(root):
+    """A gradebook holding just the assignment, built by nbgrader from source/ (works for any course db)."""
+    template = Path(root) / "grading" / ".template"
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir(parents=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", template / "nbgrader_config.py")
+    shutil.copytree(Path(root) / "source", template / "source")
+    from .nbgrader_run import nbgrader
+
+    nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
+    return template / "gradebook.db"
+
+
+def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=None, progress=True):
+    """Grade every (student, notebook) without a status record; return the results of these pairs."""
+    root = Path(root).resolve()
+    limits = limits or Limits()
+    structure = assignment_structure(root)
+    unknown = set(notebooks or ()) - set(structure)
+    if unknown:
+        raise SystemExit(f"unknown notebooks: {', '.join(sorted(unknown))}")
+    with Gradebook(db_url(root), course_id=COURSE_ID) as gb:
+        try:
+            gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            raise SystemExit(f"the gradebook has no assignment {ASSIGNMENT!r}: run the release command first") from None
+    students = list(students or students_in(root))
+    wanted = [nb for nb in structure if not notebooks or nb in notebooks]
+    todo = [(s, nb) for s in students for nb in wanted if force or read_result(root, s, nb) is None]
+    shutil.rmtree(root / "grading" / ".work", ignore_errors=True)
+    if todo:
+        template = _template_db(root)
+        _run_jobs(root, template, todo, jobs, limits, structure, progress)
+    return [read_result(root, s, nb) for s in students for nb in wanted]
+
+
+def _run_jobs(root, template, todo, jobs, limits, structure, progress):
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: this process forks
+    bar = tqdm(total=len(todo), unit="notebook", desc="autograde", disable=not progress, dynamic_ncols=True)
+    running, queue, failed = {}, list(todo), 0
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                student, notebook = queue.pop(0)
+                if not (root / "submitted" / student / ASSIGNMENT / f"{notebook}.ipynb").exists():
+                    write_result(root, _missing(root, student, notebook, structure))
+                    failed += 1
+                    bar.update(1)
+                    continue
+                scratch = _prepare_scratch(root, template, student, notebook)
+                pid = os.fork()
+                if pid == 0:
+                    _run_child(scratch, student, notebook, limits)
+                running[pid] = (student, notebook, scratch, time.monotonic())
+            finished = _reap(running, limits)
+            for pid, status in finished:
+                student, notebook, scratch, start = running.pop(pid)
+                result = _result_from_scratch(root, scratch, student, notebook, status,
+                                              round(time.monotonic() - start, 1), limits, structure)
+                write_result(root, result)
+                shutil.rmtree(scratch, ignore_errors=True)
+                failed += result.status in (FAILED, MISSING)
+                bar.update(1)
+                bar.set_postfix(failed=failed)
+    finally:
+        for pid in running:  # interrupted: take the jobs' kernels down too
+            _kill_group(pid)
+        bar.close()
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _reap(running, limits):
+    """Wait a little; return [(pid, status)] of finished jobs; kill overdue ones."""
+    finished = []
+    deadline = time.monotonic() + 0.2
+    while not finished and time.monotonic() < deadline:
+        for pid, (_, _, _, start) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                _kill_group(pid)  # leftovers of a job, e.g. its kernel
+                finished.append((pid, status))
+            elif time.monotonic() - start > limits.job_timeout:
+                _kill_group(pid)
+                finished.append((pid, "timeout"))
+        if not finished:
+            time.sleep(0.05)
+    return finished
+
+
+def main(argv=None):  # pragma: no cover - the CLI lives in course/cli.py
+    results = autograde(Path.cwd(), jobs=int(argv[0]) if argv else 2)
+    print(len(results))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,134 @@
+"""nncourse: the instructor's command line for the course.
+
+Each command drives nbgrader's own apps; this tool adds the build from
+templates, parallel autograding, per-question export with a status per
+notebook, the class report and the demo.  Run it from the course folder
+(the checkout), or pass --course.
+"""
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
+from .results import GRADED, assignment_structure, read_all
+
+LEAK_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "solutions.checks", "solutions/checks",
+                "import solutions", "from solutions")
+
+
+def cmd_release(args):
+    """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
+    from . import build
+
+    if build.main([]) != 0:
+        return 1
+    nbgrader(args.course, "generate_assignment", ASSIGNMENT, "--force")
+    print(f"release/{ASSIGNMENT} regenerated; the gradebook knows the assignment")
+    return 0
+
+
+def cmd_autograde(args):
+    """Grade submissions in parallel; resumable (only missing notebooks are graded unless --force)."""
+    from .autograde import Limits, autograde
+
+    start = time.perf_counter()
+    results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs, force=args.force,
+                        limits=Limits(cell_timeout=args.cell_timeout, job_timeout=args.job_timeout),
+                        progress=not args.quiet)
+    bad = [r for r in results if r is not None and r.status != GRADED]
+    print(f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s; "
+          f"{len(bad)} not graded: " + ("; ".join(f"{r.student}/{r.notebook}: {r.status} ({r.reason})"
+                                                  for r in bad) or "none"))
+    return 0
+
+
+def scan_feedback(course):
+    """Feedback pages that show a hidden test or reference code: [(path, marker)]."""
+    leaks = []
+    for page in sorted((Path(course) / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
+        html = page.read_text(encoding="utf-8", errors="replace")
+        leaks += [(page, marker) for marker in LEAK_MARKERS if marker in html]
+        leaks += [(page, call) for call in re.findall(r"\bcheck_\w+\(", html)]
+    return leaks
+
+
+def cmd_feedback(args):
+    """Generate feedback HTML with nbgrader, then refuse to release it if it leaks a hidden test."""
+    extra = [arg for student in (args.student or []) for arg in ("--student", student)]
+    nbgrader(args.course, "generate_feedback", ASSIGNMENT, "--force", *extra)
+    leaks = scan_feedback(args.course)
+    if leaks:
+        for page, marker in leaks:
+            print(f"LEAK: {page}: {marker}", file=sys.stderr)
+        print("feedback leaks hidden tests: do not release it", file=sys.stderr)
+        return 2
+    print(f"feedback written to feedback/<student>/{ASSIGNMENT}/ and scanned: no hidden test shown")
+    return 0
+
+
+def cmd_export(args):
+    """Per-question grades: a row per student, a column per graded cell, a status per notebook."""
+    from .report import write_csv
+
+    output = args.output or args.course / "grades_per_question.csv"
+    path = write_csv(output, read_all(args.course), assignment_structure(args.course))
+    print(f"per-question grades written to {path}")
+    return 0
+
+
+def cmd_report(args):
+    """HTML class report with figures: score distributions, pass rate per test, submissions to check."""
+    from .report import write_report
+
+    page = write_report(args.output or args.course / "report", read_all(args.course), assignment_structure(args.course))
+    print(f"report written to {page}")
+    return 0
+
+
+def cmd_demo(args):
+    """The whole flow on a simulated class: release, submissions, parallel autograde, feedback, export, report."""
+    from .demo import run_demo
+
+    return run_demo(args.course, jobs=args.jobs)
+
+
+def parser():
+    main = argparse.ArgumentParser(prog="nncourse", description=__doc__.split("\n")[0])
+    main.add_argument("--course", type=Path, default=ROOT, help="course folder (default: this checkout)")
+    sub = main.add_subparsers(dest="command", required=True)
+
+    def add(name, func, **kwargs):
+        command = sub.add_parser(name, help=func.__doc__, description=func.__doc__, **kwargs)
+        command.set_defaults(func=func)
+        return command
+
+    add("release", cmd_release)
+    grade = add("autograde", cmd_autograde)
+    grade.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--notebook", action="append", help="grade only this notebook, e.g. 01_activations")
+    grade.add_argument("--force", action="store_true", help="regrade notebooks that already have a result")
+    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+    grade.add_argument("--job-timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    feedback = add("feedback", cmd_feedback)
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    export = add("export", cmd_export)
+    export.add_argument("--output", type=Path, help="CSV path (default: <course>/grades_per_question.csv)")
+    report = add("report", cmd_report)
+    report.add_argument("--output", type=Path, help="output folder (default: <course>/report)")
+    demo = add("demo", cmd_demo)
+    demo.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    return main
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.course = args.course.resolve()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Grading results per (student, notebook): what export and report read.
+
+The parallel autograder writes one status record per graded notebook to
+``grading/<student>/<notebook>.json`` (atomically, after the grades are in
+the gradebook), so a submission that failed to grade is never an honest 0.
+"""
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+GRADED = "graded"
+FAILED = "failed to grade"
+MANUAL = "needs manual grading"
+MISSING = "missing"
+STATUSES = (GRADED, MANUAL, FAILED, MISSING)
+
+
+@dataclass
+class NotebookResult:
+    student: str
+    notebook: str
+    status: str
+    reason: str = ""
+    cells: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
+    seconds: float = 0.0
+
+    @property
+    def score(self):
+        return sum(score for score, _ in self.cells.values()) if self.status in (GRADED, MANUAL) else None
+
+    @property
+    def max_score(self):
+        return sum(maximum for _, maximum in self.cells.values())
+
+
+def status_dir(root):
+    return Path(root) / "grading"
+
+
+def status_path(root, student, notebook):
+    return status_dir(root) / student / f"{notebook}.json"
+
+
+def write_result(root, result):
+    path = status_path(root, result.student, result.notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)  # a killed batch leaves either no record or a whole one
+
+
+def read_result(root, student, notebook):
+    path = status_path(root, student, notebook)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["cells"] = {k: tuple(v) for k, v in data["cells"].items()}
+    return NotebookResult(**data)
+
+
+def read_all(root):
+    """Every recorded result, sorted by student then notebook."""
+    results = []
+    for path in sorted(status_dir(root).glob("*/*.json")):
+        results.append(read_result(root, path.parent.name, path.stem))
+    return results
+
+
+def assignment_structure(root, assignment="nn_layers"):
+    """{notebook: {grade_id: max_points}} from the source notebooks, in order."""
+    import nbformat
+
+    structure = {}
+    for path in sorted((Path(root) / "source" / assignment).glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        structure[path.stem] = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
+                                for c in cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return structure

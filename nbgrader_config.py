@@ -2,10 +2,11 @@
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, Execute, GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteKernelspec, SaveAutoGrades)
 
-from course.nbgrader_plugins import HideTestInternals, StderrIsNotAFailure
+from course.nbgrader_plugins import HideTestInternals, RobustOverwriteCells, StderrIsNotAFailure
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -24,6 +25,14 @@ c.Execute.interrupt_on_timeout = True
 
 # A student who deleted a graded cell gets it back, so it still runs and scores.
 c.OverwriteCells.add_missing_cells = True
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RobustOverwriteCells,  # stock OverwriteCells crashes on a deleted or renamed graded cell
+    CheckCellMetadata,
+]
 
 c.Autograde.autograde_preprocessors = [
     Execute,

@@ -18,6 +18,7 @@ A job that nbgrader could not grade (invalid JSON, crash, timeout) gets the
 status "failed to grade" with the reason, never a silent 0.
 """
 import ctypes
+import functools
 import os
 import resource
 import shutil
@@ -48,8 +49,21 @@ class Limits:
     job_timeout: int = 600       # seconds for one notebook, kernel start to last cell
 
 
+@functools.lru_cache(maxsize=None)
 def db_url(root):
-    return f"sqlite:///{Path(root) / 'gradebook.db'}?timeout=30"
+    """The course gradebook as nbgrader_config.py sets it (CourseDirectory.db_url), SQLite by default.
+
+    SQLite gets a 30 s busy timeout; any other database (e.g. PostgreSQL) is used as configured.
+    """
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(root)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    url = CourseDirectory(config=config, root=str(root)).db_url
+    if url.startswith("sqlite:") and "?" not in url:
+        url += "?timeout=30"
+    return url
 
 
 def students_in(root):
@@ -134,7 +148,7 @@ def _merge(root, scratch, student, notebook):
     deadline = time.monotonic() + 300
     while True:
         try:
-            with Gradebook(db_url(root), course_id=COURSE_ID) as gb, warnings.catch_warnings():
+            with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb, warnings.catch_warnings():
                 # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
                 warnings.simplefilter("ignore", SAWarning)
                 gb.update_or_create_student(student)
@@ -216,7 +230,7 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
     unknown = set(notebooks or ()) - set(structure)
     if unknown:
         raise SystemExit(f"unknown notebooks: {', '.join(sorted(unknown))}")
-    with Gradebook(db_url(root), course_id=COURSE_ID) as gb:
+    with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb:
         try:
             gb.find_assignment(ASSIGNMENT)
         except MissingEntry:

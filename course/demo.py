@@ -1,59 +1,92 @@
-"""The class demo: release the assignment, grade a small class, print the grades.
+"""The class demo (`make demo`): the whole instructor flow on a simulated class.
 
-Runs real nbgrader in the course folder (this checkout): generate_assignment,
-autograde and generate_feedback.  The simulated class is the reference
-solution and an untouched release; later work adds buggy and hostile students.
-Usage: python -m course.demo
+Release the assignment, build submissions from the real release notebooks
+(the reference, an untouched release, students with the seed notebook's and
+other typical bugs, hostile and broken submissions), autograde them in
+parallel, write feedback, the per-question CSV and the HTML report, and print
+a per-student, per-notebook table.  Everything is written inside the course
+folder (git-ignored): submitted/, autograded/, feedback/, grading/, report/,
+grades_per_question.csv and gradebook.db.
 """
 import shutil
 import sys
 import time
+from pathlib import Path
 
-from nbgrader.api import Gradebook
-
+from .autograde import Limits, autograde
+from .classroom import build_class
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
+from .report import write_csv, write_report
+from .results import FAILED, GRADED, MANUAL, MISSING, assignment_structure
 
-STUDENTS = ("reference", "untouched")
-
-
-def submit(root):
-    release = root / "release" / ASSIGNMENT
-    for student in STUDENTS:
-        target = root / "submitted" / student / ASSIGNMENT
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(release, target)
-    for notebook in (root / "source" / ASSIGNMENT).glob("*.ipynb"):
-        shutil.copy(notebook, root / "submitted" / "reference" / ASSIGNMENT / notebook.name)
+# Hostile students hang on purpose: keep the demo's waits short.
+DEMO_LIMITS = Limits(cell_timeout=30, job_timeout=240)
+SHORT = {FAILED: "FAIL", MISSING: "MISS", MANUAL: "MANU"}
 
 
-def table(root):
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="nn-layers") as gb:
-        assignment = gb.find_assignment(ASSIGNMENT)
-        notebooks = [nb.name for nb in assignment.notebooks]
-        rows = []
-        for student in STUDENTS:
-            submission = gb.find_submission(ASSIGNMENT, student)
-            scores = {nb.name: nb.score for nb in submission.notebooks}
-            rows.append([student] + [f"{scores[n]:g}" for n in notebooks] + [f"{submission.score:g}"])
-        maxima = ["max"] + [f"{nb.max_score:g}" for nb in assignment.notebooks] + [f"{assignment.max_score:g}"]
-    header = ["student"] + [n.split("_", 1)[0] for n in notebooks] + ["total"]
-    widths = [max(len(r[i]) for r in [header, maxima, *rows]) for i in range(len(header))]
+def fresh_course_state(root):
+    for folder in ("submitted", "feedback", "grading", "report"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    for student in (root / "autograded").glob("*/"):
+        shutil.rmtree(student, ignore_errors=True)
+    for path in (root / "gradebook.db", root / "grades_per_question.csv"):
+        path.unlink(missing_ok=True)
+
+
+def print_table(results, structure, descriptions):
+    by_student = {}
+    for result in results:
+        by_student.setdefault(result.student, {})[result.notebook] = result
+    notebooks = list(structure)
+    header = ["student"] + [nb.split("_", 1)[0] for nb in notebooks] + ["total", "status"]
+    maxima = ["max"] + [f"{sum(structure[nb].values()):g}" for nb in notebooks] + \
+             [f"{sum(sum(c.values()) for c in structure.values()):g}", ""]
+    rows = []
+    for student in sorted(by_student):
+        cells, total, status = [student], 0.0, GRADED
+        for nb in notebooks:
+            result = by_student[student].get(nb)
+            if result is None or result.status in (FAILED, MISSING):
+                cells.append(SHORT.get(result.status if result else FAILED))
+                total, status = None, (result.status if result else FAILED)
+            else:
+                cells.append(f"{result.score:g}")
+                total = None if total is None else total + result.score
+        cells += ["—" if total is None else f"{total:g}", status]
+        rows.append(cells)
+    widths = [max(len(str(row[i])) for row in [header, maxima, *rows]) for i in range(len(header))]
     for row in [header, maxima, *rows]:
-        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
+        print("  ".join(str(cell).ljust(w) if i in (0, len(row) - 1) else str(cell).rjust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths))))
+    print("\nFAIL = failed to grade, MISS = notebook missing: never counted as an honest 0.")
+    print("\nstudents:")
+    for name in sorted(descriptions):
+        print(f"  {name:<20} {descriptions[name]}")
 
 
-def main():
+def run_demo(root=ROOT, jobs=2):
+    root = Path(root).resolve()
     start = time.perf_counter()
-    nbgrader(ROOT, "generate_assignment", ASSIGNMENT, "--force")
-    submit(ROOT)
-    for student in STUDENTS:
-        nbgrader(ROOT, "autograde", ASSIGNMENT, "--student", student, "--force")
-    nbgrader(ROOT, "generate_feedback", ASSIGNMENT, "--force")
-    print(f"graded {len(STUDENTS)} submissions in {time.perf_counter() - start:.0f} s; "
-          f"feedback in feedback/<student>/{ASSIGNMENT}/\n")
-    table(ROOT)
+    fresh_course_state(root)
+    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    descriptions = build_class(root / "release" / ASSIGNMENT, root / "source" / ASSIGNMENT, root / "submitted")
+    print(f"class of {len(descriptions)} submissions built in submitted/; autograding with {jobs} workers")
+    results = autograde(root, jobs=jobs, limits=DEMO_LIMITS)
+    nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
+    from .cli import scan_feedback
+
+    leaks = scan_feedback(root)
+    if leaks:
+        print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)
+        return 2
+    structure = assignment_structure(root)
+    csv_path = write_csv(root / "grades_per_question.csv", results, structure)
+    report = write_report(root / "report", results, structure)
+    print(f"\ndone in {time.perf_counter() - start:.0f} s: feedback/ (scanned, no hidden test shown), "
+          f"{csv_path.relative_to(root)}, {report.relative_to(root)}\n")
+    print_table(results, structure, descriptions)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_demo())

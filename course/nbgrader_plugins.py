@@ -1,5 +1,6 @@
 """Preprocessors that nbgrader_config.py plugs into nbgrader's own pipelines."""
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
 
 
@@ -33,3 +34,47 @@ class HideTestInternals(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class RobustOverwriteCells(OverwriteCells):
+    """Autograde: nbgrader's OverwriteCells, hardened against tampered graded cells.
+
+    Stock nbgrader 0.9.6 crashes the whole submission (KeyError) when a graded
+    cell was deleted after a visible-test cell, lost its metadata, or had its
+    grade_id renamed: it restores a missing cell only after another graded or
+    solution cell.  Here a cell whose grade_id the gradebook does not know is
+    an ordinary cell, and a missing graded cell goes back after the nearest
+    earlier source cell that is still present, so it runs and scores.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader")
+        if meta is not None and (meta.get("grade") or meta.get("solution") or meta.get("locked")):
+            try:
+                self.gradebook.find_source_cell(meta["grade_id"], self.notebook_id, self.assignment_id)
+            except (KeyError, MissingEntry):
+                self.log.warning("Cell %r is not in the gradebook; grading it as an ordinary cell",
+                                 meta.get("grade_id"))
+                del cell.metadata["nbgrader"]
+                return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def add_missing_grade_cells(self, nb, resources):
+        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [cell.name for cell in source.source_cells]
+        solutions = {cell.name for cell in source.solution_cells}
+
+        def position(grade_id):
+            return next((i for i, cell in enumerate(nb.cells)
+                         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id), None)
+
+        for grade_cell in source.grade_cells:
+            if position(grade_cell.name) is not None:
+                continue
+            self.log.warning("Graded cell %s is missing; restoring it", grade_cell.name)
+            at = order.index(grade_cell.name)
+            restored = self.missing_cell_transform(source.source_cells[at], grade_cell.max_score,
+                                                   is_solution=grade_cell.name in solutions)
+            before = (position(name) for name in reversed(order[:at]))
+            nb.cells.insert(next((i for i in before if i is not None), -1) + 1, restored)
+        return nb, resources

@@ -6,17 +6,13 @@ notebook, the class report and the demo.  Run it from the course folder
 (the checkout), or pass --course.
 """
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
+from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .results import GRADED, assignment_structure, read_all
-
-LEAK_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "solutions.checks", "solutions/checks",
-                "import solutions", "from solutions")
-
 
 def cmd_release(args):
     """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
@@ -42,16 +38,6 @@ def cmd_autograde(args):
           f"{len(bad)} not graded: " + ("; ".join(f"{r.student}/{r.notebook}: {r.status} ({r.reason})"
                                                   for r in bad) or "none"))
     return 0
-
-
-def scan_feedback(course):
-    """Feedback pages that show a hidden test or reference code: [(path, marker)]."""
-    leaks = []
-    for page in sorted((Path(course) / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
-        html = page.read_text(encoding="utf-8", errors="replace")
-        leaks += [(page, marker) for marker in LEAK_MARKERS if marker in html]
-        leaks += [(page, call) for call in re.findall(r"\bcheck_\w+\(", html)]
-    return leaks
 
 
 def cmd_feedback(args):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .autograde import Limits, autograde
 from .classroom import build_class
+from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .report import write_csv, write_report
 from .results import FAILED, GRADED, MANUAL, MISSING, assignment_structure
@@ -73,8 +74,6 @@ def run_demo(root=ROOT, jobs=2):
     print(f"class of {len(descriptions)} submissions built in submitted/; autograding with {jobs} workers")
     results = autograde(root, jobs=jobs, limits=DEMO_LIMITS)
     nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
-    from .cli import scan_feedback
-
     leaks = scan_feedback(root)
     if leaks:
         print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from course.feedback import scan_feedback
 from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release, nbgrader
 
 STUDENTS = ("reference", "untouched", "shadow")
@@ -114,5 +115,6 @@ def test_feedback_never_shows_hidden_tests(course):
         for secret in ("BEGIN HIDDEN TESTS", "solutions.checks", "solutions/checks", "import solutions"):
             assert secret not in html, f"{page}: {secret}"
         assert not re.search(r"check_\w+\(", html), f"{page}: a hidden check call is visible"
+    assert scan_feedback(course) == []
     untouched = (course / "feedback" / "untouched" / ASSIGNMENT / "01_activations.html").read_text()
     assert "ещё не реализовано" in untouched, "feedback must still say why a hidden test failed"

@@ -18,6 +18,7 @@ A job that nbgrader could not grade (invalid JSON, crash, timeout) gets the
 status "failed to grade" with the reason, never a silent 0.
 """
 import ctypes
+import dataclasses
 import functools
 import os
 import resource
@@ -47,6 +48,7 @@ PR_SET_PDEATHSIG = 1
 class Limits:
     cell_timeout: int = 120      # seconds per cell (nbgrader's Execute.timeout)
     job_timeout: int = 600       # seconds for one notebook, kernel start to last cell
+    blas_threads: int = 1        # BLAS threads per job's kernel (set from cores / jobs)
 
 
 @functools.lru_cache(maxsize=None)
@@ -73,8 +75,9 @@ def students_in(root):
 
 # --- the child: one nbgrader autograde in a scratch course --------------------------------
 
-def _prepare_scratch(root, template_db, student, notebook):
-    scratch = Path(root) / "grading" / ".work" / f"{student}--{notebook}--{uuid.uuid4().hex[:8]}"
+def _prepare_scratch(root, template_db, student, notebooks):
+    label = notebooks[0] if len(notebooks) == 1 else "all"
+    scratch = Path(root) / "grading" / ".work" / f"{student}--{label}--{uuid.uuid4().hex[:8]}"
     (scratch / "submitted" / student).mkdir(parents=True)
     shutil.copy(Path(root) / "nbgrader_config.py", scratch / "nbgrader_config.py")
     shutil.copytree(Path(root) / "source", scratch / "source")
@@ -84,8 +87,8 @@ def _prepare_scratch(root, template_db, student, notebook):
     return scratch
 
 
-def _run_child(scratch, student, notebook, limits):
-    """In the forked child: never returns."""
+def _run_child(scratch, student, notebooks, limits):
+    """In the forked child: grade ``notebooks`` of ``student`` (one, or the whole submission); never returns."""
     code = 1
     try:
         os.setsid()
@@ -99,12 +102,17 @@ def _run_child(scratch, student, notebook, limits):
         os.chdir(scratch)
         warnings.resetwarnings()  # behave like a fresh nbgrader process, whatever the parent set
         env = hermetic_env(scratch / ".home")
+        # Share the cores between parallel jobs: kernels whose BLAS threads outnumber
+        # the cores spin against each other and run several times slower.
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(limits.blas_threads)
         os.environ.clear()
         os.environ.update(env)
         from nbgrader.apps.nbgraderapp import NbGraderApp
 
-        argv = ["autograde", ASSIGNMENT, "--student", student, "--notebook", notebook, "--force",
-                f"--Execute.timeout={limits.cell_timeout}"]
+        argv = ["autograde", ASSIGNMENT, "--student", student, "--force", f"--Execute.timeout={limits.cell_timeout}"]
+        if len(notebooks) == 1:
+            argv += ["--notebook", notebooks[0]]
         try:
             NbGraderApp.launch_instance(argv=argv)
             code = 0
@@ -225,7 +233,7 @@ def _template_db(root):
 def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=None, progress=True):
     """Grade every (student, notebook) without a status record; return the results of these pairs."""
     root = Path(root).resolve()
-    limits = limits or Limits()
+    limits = dataclasses.replace(limits or Limits(), blas_threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
     structure = assignment_structure(root)
     unknown = set(notebooks or ()) - set(structure)
     if unknown:
@@ -245,36 +253,59 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
     return [read_result(root, s, nb) for s in students for nb in wanted]
 
 
+def _first_jobs(todo, structure):
+    """A student whose whole submission is due is one job (nbgrader's own loop, set up once);
+    otherwise one job per notebook."""
+    by_student = {}
+    for student, notebook in todo:
+        by_student.setdefault(student, []).append(notebook)
+    jobs = []
+    for student, notebooks in by_student.items():
+        whole = len(notebooks) == len(structure) and len(structure) > 1
+        jobs += [(student, tuple(notebooks))] if whole else [(student, (nb,)) for nb in notebooks]
+    return jobs
+
+
 def _run_jobs(root, template, todo, jobs, limits, structure, progress):
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread: this process forks
     bar = tqdm(total=len(todo), unit="notebook", desc="autograde", disable=not progress, dynamic_ncols=True)
-    running, queue, failed = {}, list(todo), 0
+    running, queue, failed = {}, _first_jobs(todo, structure), 0
+
+    def record(result):
+        nonlocal failed
+        write_result(root, result)
+        failed += result.status in (FAILED, MISSING)
+        bar.update(1)
+        bar.set_postfix(failed=failed)
+
     try:
         while queue or running:
             while queue and len(running) < jobs:
-                student, notebook = queue.pop(0)
-                if not (root / "submitted" / student / ASSIGNMENT / f"{notebook}.ipynb").exists():
-                    write_result(root, _missing(root, student, notebook, structure))
-                    failed += 1
-                    bar.update(1)
+                student, notebooks = queue.pop(0)
+                folder = root / "submitted" / student / ASSIGNMENT
+                absent = [nb for nb in notebooks if not (folder / f"{nb}.ipynb").exists()]
+                for notebook in absent:
+                    record(_missing(root, student, notebook, structure))
+                notebooks = tuple(nb for nb in notebooks if nb not in absent)
+                if not notebooks:
                     continue
-                scratch = _prepare_scratch(root, template, student, notebook)
+                scratch = _prepare_scratch(root, template, student, notebooks)
                 pid = os.fork()
                 if pid == 0:
-                    _run_child(scratch, student, notebook, limits)
-                running[pid] = (student, notebook, scratch, time.monotonic())
-            finished = _reap(running, limits)
-            for pid, status in finished:
-                student, notebook, scratch, start = running.pop(pid)
-                result = _result_from_scratch(root, scratch, student, notebook, status,
-                                              round(time.monotonic() - start, 1), limits, structure)
-                write_result(root, result)
+                    _run_child(scratch, student, notebooks, limits)
+                running[pid] = (student, notebooks, scratch, time.monotonic())
+            for pid, status in _reap(running, limits):
+                student, notebooks, scratch, start = running.pop(pid)
+                seconds = round((time.monotonic() - start) / len(notebooks), 1)
+                built = scratch / "autograded" / student / ASSIGNMENT
+                for notebook in notebooks:
+                    if len(notebooks) > 1 and not (status == 0 and (built / f"{notebook}.ipynb").exists()):
+                        queue.append((student, (notebook,)))  # isolate the failure: one job per notebook
+                        continue
+                    record(_result_from_scratch(root, scratch, student, notebook, status, seconds, limits, structure))
                 shutil.rmtree(scratch, ignore_errors=True)
-                failed += result.status in (FAILED, MISSING)
-                bar.update(1)
-                bar.set_postfix(failed=failed)
     finally:
         for pid in running:  # interrupted: take the jobs' kernels down too
             _kill_group(pid)
@@ -297,12 +328,12 @@ def _reap(running, limits):
     finished = []
     deadline = time.monotonic() + 0.2
     while not finished and time.monotonic() < deadline:
-        for pid, (_, _, _, start) in list(running.items()):
+        for pid, (_, notebooks, _, start) in list(running.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 _kill_group(pid)  # leftovers of a job, e.g. its kernel
                 finished.append((pid, status))
-            elif time.monotonic() - start > limits.job_timeout:
+            elif time.monotonic() - start > limits.job_timeout * len(notebooks):
                 _kill_group(pid)
                 finished.append((pid, "timeout"))
         if not finished:

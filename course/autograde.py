@@ -24,7 +24,6 @@ import os
 import resource
 import shutil
 import signal
-import sys
 import time
 import traceback
 import uuid
@@ -339,12 +338,3 @@ def _reap(running, limits):
         if not finished:
             time.sleep(0.05)
     return finished
-
-
-def main(argv=None):  # pragma: no cover - the CLI lives in course/cli.py
-    results = autograde(Path.cwd(), jobs=int(argv[0]) if argv else 2)
-    print(len(results))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv[1:]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from course.autograde import Limits, autograde
-from course.classroom import STUDENTS, build_class
+from course.classroom import GRADE_IDS, STUDENTS, build_class
 from course.nbgrader_run import ASSIGNMENT
 from course.results import FAILED, GRADED, MISSING, assignment_structure
 
@@ -25,14 +25,8 @@ def touched_notebooks(name):
     """The notebooks a case changes, by comparing its expectation and its files with the reference."""
     expect = STUDENTS[name].expect
     notebooks = set(expect.failed | expect.missing | expect.may_fail)
-    notebooks |= {nb for nb, ids in expect_cells().items() if ids & (expect.zero | expect.free)}
+    notebooks |= {nb for nb, ids in GRADE_IDS.items() if set(ids) & (expect.zero | expect.free)}
     return notebooks
-
-
-def expect_cells():
-    from course.classroom import GRADE_IDS
-
-    return {nb: set(ids) for nb, ids in GRADE_IDS.items()}
 
 
 def outside_state():

@@ -6,7 +6,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     DeduplicateIds, Execute, GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec, SaveAutoGrades)
 
-from course.nbgrader_plugins import HideTestInternals, RobustOverwriteCells, StderrIsNotAFailure
+from course.nbgrader_plugins import (HideTestInternals, RobustOverwriteCells, StderrIsNotAFailure,
+                                     error_reply_is_an_error)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -22,6 +23,10 @@ c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 # Per-cell limits: the slowest cell, training on digits, takes a few seconds.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Student code runs in a jail: no gradebook, source/ or network (course/sandbox.py).
+c.Execute.kernel_manager_class = "course.sandbox_kernel.SandboxedKernelManager"
+# A failed cell scores 0 even if student code hid its traceback.
+c.Execute.on_cell_executed = error_reply_is_an_error
 
 # A student who deleted a graded cell gets it back, so it still runs and scores.
 c.OverwriteCells.add_missing_cells = True

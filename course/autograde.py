@@ -35,6 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from .nbgrader_run import ASSIGNMENT, hermetic_env
+from .sandbox_kernel import SLOT_ENV
 from .results import FAILED, GRADED, MANUAL, MISSING, NotebookResult, assignment_structure, read_result, write_result
 
 COURSE_ID = "nn-layers"
@@ -86,7 +87,7 @@ def _prepare_scratch(root, template_db, student, notebooks):
     return scratch
 
 
-def _run_child(scratch, student, notebooks, limits):
+def _run_child(scratch, student, notebooks, limits, slot):
     """In the forked child: grade ``notebooks`` of ``student`` (one, or the whole submission); never returns."""
     code = 1
     try:
@@ -105,6 +106,7 @@ def _run_child(scratch, student, notebooks, limits):
         # the cores spin against each other and run several times slower.
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(limits.blas_threads)
+        env[SLOT_ENV] = str(slot)  # parallel jails run under different UIDs
         os.environ.clear()
         os.environ.update(env)
         from nbgrader.apps.nbgraderapp import NbGraderApp
@@ -291,12 +293,13 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
                 if not notebooks:
                     continue
                 scratch = _prepare_scratch(root, template, student, notebooks)
+                slot = min(set(range(jobs)) - {job[4] for job in running.values()})
                 pid = os.fork()
                 if pid == 0:
-                    _run_child(scratch, student, notebooks, limits)
-                running[pid] = (student, notebooks, scratch, time.monotonic())
+                    _run_child(scratch, student, notebooks, limits, slot)
+                running[pid] = (student, notebooks, scratch, time.monotonic(), slot)
             for pid, status in _reap(running, limits):
-                student, notebooks, scratch, start = running.pop(pid)
+                student, notebooks, scratch, start, _ = running.pop(pid)
                 seconds = round((time.monotonic() - start) / len(notebooks), 1)
                 built = scratch / "autograded" / student / ASSIGNMENT
                 for notebook in notebooks:
@@ -327,7 +330,7 @@ def _reap(running, limits):
     finished = []
     deadline = time.monotonic() + 0.2
     while not finished and time.monotonic() < deadline:
-        for pid, (_, notebooks, _, start) in list(running.items()):
+        for pid, (_, notebooks, _, start, _) in list(running.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 _kill_group(pid)  # leftovers of a job, e.g. its kernel

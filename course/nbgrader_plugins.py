@@ -1,4 +1,5 @@
 """Preprocessors that nbgrader_config.py plugs into nbgrader's own pipelines."""
+import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
@@ -18,6 +19,21 @@ class StderrIsNotAFailure(NbGraderPreprocessor):
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"
         return cell, resources
+
+
+def error_reply_is_an_error(cell, cell_index, execute_reply):
+    """Execute hook: a cell whose execution failed gets an error output, shown or not.
+
+    nbgrader scores a graded cell by its outputs; student code that patches
+    IPython's traceback display would make a failed test cell look passed.
+    The kernel's execute_reply still says "error", so trust that instead.
+    """
+    content = execute_reply.get("content", {}) if execute_reply else {}
+    shown = any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+    if content.get("status") == "error" and not shown:
+        cell.outputs.append(nbformat.v4.new_output(
+            "error", ename=content.get("ename") or "Error", evalue=content.get("evalue") or "",
+            traceback=["the cell failed, but its error was not displayed (tampered traceback display?)"]))
 
 
 class HideTestInternals(NbGraderPreprocessor):

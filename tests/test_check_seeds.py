@@ -6,7 +6,7 @@ import io
 import pytest
 
 from solutions.checks import UNITS, CheckFailure
-from solutions.checks.core import grade
+from solutions.checks import grade
 from test_checks_accept import ALTERNATIVES
 from test_mutants import MUTANTS
 

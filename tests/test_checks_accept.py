@@ -6,7 +6,9 @@ alternatives live in ``tests/students`` and are standalone notebook-style code.
 A correct alternative the checks reject stays listed, marked xfail(strict=True)
 with the reason, so that fixing the check turns it into an XPASS to clean up.
 """
-import functools
+import inspect
+import re
+import sys
 
 import pytest
 
@@ -51,15 +53,16 @@ def _marks(unit, reason=None):
 
 
 def _stand_in(reference):
-    """The reference, but not the same object: a trivial subclass or a pass-through wrapper."""
-    if isinstance(reference, type):
-        return type(f"Student{reference.__name__}", (reference,), {})
+    """The reference as a student would hand it in: its module's source run again as new code.
 
-    @functools.wraps(reference)
-    def wrapper(*args, **kwargs):
-        return reference(*args, **kwargs)
-
-    return wrapper
+    A new object, neither the reference nor a subclass nor code of the package,
+    so the checks' guards treat it as the student's own."""
+    module = sys.modules[reference.__module__]
+    source = re.sub(r"^from \.(\w*) import", lambda m: f"from solutions.{m.group(1)} import".replace(". ", " "),
+                    inspect.getsource(module), flags=re.M)
+    namespace = {"__name__": f"student_copy_of_{module.__name__}"}
+    exec(compile(source, f"<student copy of {module.__name__}>", "exec"), namespace)
+    return namespace[reference.__name__]
 
 
 @pytest.mark.parametrize("unit", [pytest.param(unit, marks=_marks(unit), id=f"reference-{unit}") for unit in UNITS])

@@ -7,7 +7,7 @@ so that ``layer.backward(upstream)`` is exactly dL/dx.
 import numpy as np
 import pytest
 
-from solutions.checks.core import numeric_gradient
+from probes.core import numeric_gradient
 
 from solutions import (
     BatchNorm,

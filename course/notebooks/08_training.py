@@ -319,7 +319,7 @@ assert np.isclose(result, 6.0), f"train_epoch вернула {result}, а сре
 print("✓ открытые тесты train_epoch пройдены")
 
 # %% hidden id=train_epoch_hidden points=3
-# Скрытые тесты train_epoch (3 балла): две эпохи эталонной сети с BatchNorm и Dropout — возвращаемые потери, параметры после каждой эпохи, режим обучения.
+# Скрытые тесты train_epoch (3 балла): две эпохи небольшой тестовой сети со случайной маской (как Dropout) и running-статистиками (как BatchNorm) — возвращаемые потери, параметры после каждой эпохи, режим обучения.
 from solutions.checks import check_train_epoch
 check_train_epoch(train_epoch)
 
@@ -369,7 +369,7 @@ assert np.isclose(accuracy, 10 / 13), f"evaluate вернула {accuracy}, а �
 print("✓ открытые тесты evaluate пройдены")
 
 # %% hidden id=evaluate_hidden points=2
-# Скрытые тесты evaluate (2 балла): точность эталонной сети с Dropout и BatchNorm на 200 примерах (неполный последний батч), неизменность параметров и статистик.
+# Скрытые тесты evaluate (2 балла): точность тестовой сети со случайной маской и running-статистиками на 200 примерах (неполный последний батч), неизменность параметров и статистик.
 from solutions.checks import check_evaluate
 check_evaluate(evaluate)
 

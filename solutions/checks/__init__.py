@@ -6,27 +6,44 @@
 A check raises AssertionError (``CheckFailure``) with a short Russian message
 when the student's object disagrees with the reference.
 """
-from . import activations, batchnorm, dropout, linear, losses, optimizers, sequential, training
-from .core import CheckFailure, grade
+import sys as _sys
 
-UNITS = {
-    "relu": activations.RELU,
-    "sigmoid": activations.SIGMOID,
-    "tanh": activations.TANH,
-    "linear": linear.LINEAR,
-    "sequential": sequential.SEQUENTIAL,
-    "dropout": dropout.DROPOUT,
-    "batchnorm": batchnorm.BATCHNORM,
-    "sgd": optimizers.SGD,
-    "adam": optimizers.ADAM,
-    "softmax": losses.SOFTMAX,
-    "one_hot_encode": losses.ONE_HOT,
-    "cross_entropy": losses.CROSS_ENTROPY,
-    "mse": losses.MSE,
-    "dataloader": training.DATALOADER,
-    "train_epoch": training.TRAIN_EPOCH,
-    "evaluate": training.EVALUATE,
-}
+# Reference modules already loaded when the hidden tests first import the checks
+# were imported by student code (the checks load them themselves, below).
+EARLY_IMPORTS = sorted(name for name in _sys.modules
+                       if name.split(".")[0] == "solutions" and name not in ("solutions", "solutions.checks"))
+
+import dataclasses  # noqa: E402
+import importlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import probes  # noqa: E402
+from probes.core import SEED, CheckFailure, run_probe  # noqa: E402
+
+from . import guards  # noqa: E402
+from .digits import check_trains_digits  # noqa: E402
+
+
+def _bind(unit):
+    """A probe with its reference object in place of the reference's name."""
+    module, name = unit.reference.split(".")
+    return dataclasses.replace(unit, reference=getattr(importlib.import_module(f"solutions.{module}"), name))
+
+
+UNITS = {name: _bind(unit) for name, unit in probes.UNITS.items()}
+
+
+def grade(unit, student, seed=SEED):
+    """Run ``unit`` on the student's object and on the reference; compare."""
+    if student is None:
+        raise CheckFailure(f"{unit.title}: объект не найден (None)")
+    guards.verify_kernel(unit.title, student, unit.reference, EARLY_IMPORTS)
+    inputs = unit.make_inputs(np.random.default_rng(seed))
+    got = run_probe(unit, student, inputs, seed)
+    want = run_probe(unit, unit.reference, inputs, seed)
+    unit.compare(inputs, got, want)
+    print(f"✓ {unit.title}: все проверки пройдены")
 
 
 def check(name, student):
@@ -98,9 +115,4 @@ def check_evaluate(fn):
     check("evaluate", fn)
 
 
-def check_trains_digits(train_epoch, evaluate, data):
-    """train_epoch + evaluate must train a reference MLP on digits to >= 95 %."""
-    training.check_trains_digits(train_epoch, evaluate, data)
-
-
-__all__ = ["UNITS", "CheckFailure", "check", "check_trains_digits"] + [f"check_{name}" for name in UNITS]
+__all__ = ["UNITS", "CheckFailure", "check", "grade", "check_trains_digits"] + [f"check_{name}" for name in UNITS]

@@ -1,19 +1,14 @@
 """Checks for DataLoader, train_epoch and evaluate.
 
-train_epoch and evaluate are graded with reference layers, loss, optimizer
-and loader, so an earlier mistake of the student's cannot cost points here.
+train_epoch and evaluate are graded with the stand-ins of ``fixtures``
+(a chain of affine layers with a random mask and running statistics, a
+squared-error loss, a plain step, a seeded loader), so an earlier mistake of
+the student's cannot cost points here and no reference code is needed.
 """
 import numpy as np
 
-from .. import training as ref
-from ..batchnorm import BatchNorm
-from ..dropout import Dropout
-from ..linear import Linear
-from ..losses import CrossEntropyLoss
-from ..activations import ReLU
-from ..optim import Adam
-from ..sequential import Sequential
-from .core import CheckFailure, Unit, as_array, as_float, call, close, compare_results, raised
+from .core import CheckFailure, Unit, as_float, call, compare_results, raised
+from .fixtures import Affine, Batches, Chain, Noise, SquaredError, Step, Tracker
 
 N = 23
 LOADER_LABELS = {
@@ -130,14 +125,11 @@ def _dataset(rng, n, features=6, classes=3):
     return centers[y] + rng.normal(size=(n, features)), y
 
 
-def _model(seed, dropout_rate=0.3):
-    np.random.seed(seed)  # the He init draws from the global RNG
-    return Sequential(Linear(6, 16), BatchNorm(16), ReLU(), Dropout(dropout_rate), Linear(16, 3))
-
-
-def _state(model):
-    arrays = model.parameters() + [model[1].running_mean, model[1].running_var]
-    return np.concatenate([np.ravel(a) for a in arrays])
+def _model(seed):
+    """Affine(6→8) → Tracker → Noise → Affine(8→3): mode-dependent, with running statistics."""
+    rng = np.random.default_rng(seed)
+    return Chain(Affine(rng.normal(0, 0.5, (6, 8)), rng.normal(0, 0.1, 8)), Tracker(8), Noise(),
+                 Affine(rng.normal(0, 0.5, (8, 3)), rng.normal(0, 0.1, 3)))
 
 
 def train_inputs(rng):
@@ -158,14 +150,14 @@ TRAIN_LABELS = {
 def train_run(fn, inputs):
     model = _model(7)
     model.eval()  # train_epoch itself must switch to training mode
-    loader = ref.DataLoader((inputs["X"], inputs["y"]), batch_size=16, shuffle=True, seed=3)
-    optimizer, loss_fn = Adam(model, learning_rate=0.01), CrossEntropyLoss()
-    np.random.seed(11)  # dropout masks
+    loader = Batches(inputs["X"], inputs["y"], batch_size=16, shuffle_seed=3)
+    optimizer, loss_fn = Step(model, learning_rate=0.01), SquaredError()
+    np.random.seed(11)  # the Noise masks
     out = {}
     for epoch in range(2):
         out[f"loss_{epoch}"] = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
                                                             model, loss_fn, optimizer, loader))
-        out[f"state_{epoch}"] = _state(model)
+        out[f"state_{epoch}"] = model.state()
     out["training"] = bool(model.training and all(layer.training for layer in model.layers))
     return out
 
@@ -182,13 +174,13 @@ EVAL_LABELS = {
 
 
 def eval_run(fn, inputs):
-    model = _model(5, dropout_rate=0.6)  # in train mode, dropping would change many answers
+    model = _model(5)  # in train mode, the Noise masks would change many answers
     model.train()
-    before = _state(model)
-    loader = ref.DataLoader((inputs["X"], inputs["y"]), batch_size=32)  # last batch holds 8
+    before = model.state()
+    loader = Batches(inputs["X"], inputs["y"], batch_size=32)  # the last batch holds 8
     np.random.seed(13)
     accuracy = as_float("evaluate", call("evaluate(model, loader)", fn, model, loader))
-    return {"accuracy": accuracy, "state": _state(model) - before}
+    return {"accuracy": accuracy, "state": model.state() - before}
 
 
 def eval_compare(inputs, got, want):
@@ -197,38 +189,7 @@ def eval_compare(inputs, got, want):
     compare_results(EVAL_LABELS, got, want, title="evaluate")
 
 
-DATALOADER = Unit("DataLoader", ref.DataLoader, loader_inputs, loader_run, loader_compare, LOADER_LABELS)
-TRAIN_EPOCH = Unit("train_epoch", ref.train_epoch, train_inputs, train_run,
+DATALOADER = Unit("DataLoader", "training.DataLoader", loader_inputs, loader_run, loader_compare, LOADER_LABELS)
+TRAIN_EPOCH = Unit("train_epoch", "training.train_epoch", train_inputs, train_run,
                    lambda i, got, want: compare_results(TRAIN_LABELS, got, want, title="train_epoch"), TRAIN_LABELS)
-EVALUATE = Unit("evaluate", ref.evaluate, eval_inputs, eval_run, eval_compare, EVAL_LABELS)
-
-
-def check_trains_digits(train_epoch, evaluate, data, epochs=10, threshold=0.95):
-    """The student's training loop must train a reference MLP on digits to >= threshold.
-
-    ``data`` is ((X_train, y_train), (X_val, y_val), (X_test, y_test)), as
-    nn_helpers.load_digits_split() returns it.  Accuracy is measured by the
-    reference ``evaluate``, so a lenient student evaluate cannot inflate it.
-    """
-    (X_train, y_train), _, (X_test, y_test) = data
-    state = np.random.get_state()
-    np.random.seed(2024)
-    try:
-        model = Sequential(Linear(X_train.shape[1], 128), BatchNorm(128), ReLU(), Dropout(0.1), Linear(128, 10))
-        optimizer, loss_fn = Adam(model, learning_rate=0.005), CrossEntropyLoss()
-        loader = ref.DataLoader((X_train, y_train), batch_size=64, shuffle=True, seed=0)
-        test_loader = ref.DataLoader((X_test, y_test), batch_size=256)
-        for epoch in range(epochs):
-            loss = as_float("train_epoch", call(f"train_epoch, эпоха {epoch + 1}", train_epoch,
-                                                model, loss_fn, optimizer, loader))
-            if not np.isfinite(loss):
-                raise CheckFailure(f"train_epoch: потери стали {loss} на эпохе {epoch + 1}")
-        reported = as_float("evaluate", call("evaluate(model, test_loader)", evaluate, model, test_loader))
-        accuracy = ref.evaluate(model, test_loader)
-    finally:
-        np.random.set_state(state)
-    if accuracy < threshold:
-        raise CheckFailure(f"обучение эталонной MLP вашими train_epoch за {epochs} эпох дало точность "
-                           f"{accuracy:.1%} на тесте, нужно не меньше {threshold:.0%}")
-    close("evaluate: точность обученной модели на тесте", reported, accuracy, rtol=0, atol=1e-9)
-    print(f"✓ эталонная MLP, обученная вашим train_epoch: точность на тесте {accuracy:.1%}")
+EVALUATE = Unit("evaluate", "training.evaluate", eval_inputs, eval_run, eval_compare, EVAL_LABELS)

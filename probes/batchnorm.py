@@ -1,7 +1,6 @@
 """Check for BatchNorm (torch.nn.BatchNorm1d semantics)."""
 import numpy as np
 
-from .. import batchnorm as ref
 from .core import (CheckFailure, Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient,
                    raised)
 
@@ -129,4 +128,4 @@ def compare(inputs, got, want):
     check_numeric(f"{TITLE}: backward в режиме eval", got["analytic_eval"], got["numeric_eval"])
 
 
-BATCHNORM = Unit(TITLE, ref.BatchNorm, make_inputs, run, compare, LABELS)
+BATCHNORM = Unit(TITLE, "batchnorm.BatchNorm", make_inputs, run, compare, LABELS)

@@ -1,7 +1,6 @@
 """Checks for SGD and Adam: trajectories on a quadratic bowl against the reference."""
 import numpy as np
 
-from .. import optim as ref
 from .core import CheckFailure, Unit, call, close
 from .fixtures import Bowl
 
@@ -69,13 +68,13 @@ def make_unit(title, reference, settings, hint):
     return Unit(title, reference, make_inputs, run, compare)
 
 
-SGD = make_unit("SGD", ref.SGD, [
+SGD = make_unit("SGD", "optim.SGD", [
     {},
     {"learning_rate": 0.1},
     {"learning_rate": 0.05, "momentum": 0.9},
 ], "(SGD: v = momentum·v + grad, на первом шаге v = grad; p -= learning_rate·v.)")
 
-ADAM = make_unit("Adam", ref.Adam, [
+ADAM = make_unit("Adam", "optim.Adam", [
     {},
     {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
 ], "(Adam: счётчик шагов t растёт на 1 за вызов step(); m̂ = m/(1-β1^t), v̂ = v/(1-β2^t); "

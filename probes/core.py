@@ -1,7 +1,8 @@
-"""The machinery every check shares.
+"""The machinery every check shares; answer-free (no reference code here).
 
-A check is a ``Unit`` split in three, so the same definition can grade in the
-notebook kernel and, later, out of it:
+A check is a ``Unit`` split in three, so the same definition grades in the
+notebook kernel (``solutions.checks``) and out of it (the audit, whose jail
+holds this package but never the reference):
 
 * ``make_inputs(rng)`` -> dict of arrays: seeded, independent of any student;
 * ``run(impl, inputs)`` -> dict of plain data (arrays, floats, bools, strings):
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 SEED = 20241127
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class CheckFailure(AssertionError):
@@ -29,36 +30,28 @@ class CheckFailure(AssertionError):
 @dataclass(frozen=True)
 class Unit:
     title: str                      # how messages name the student's object
-    reference: object               # the reference class or function
+    reference: object               # the reference; in probes only its name in solutions, e.g. "activations.ReLU"
     make_inputs: Callable
     run: Callable
     compare: Callable
     labels: dict = field(default_factory=dict)  # result key -> what it is, in Russian
 
 
-def grade(unit, student, seed=SEED):
-    """Run ``unit`` on the student's object and on the reference; compare."""
-    if student is None:
-        raise CheckFailure(f"{unit.title}: объект не найден (None)")
-    if student is unit.reference:
-        raise CheckFailure(f"{unit.title}: передан эталон, а не ваша реализация")
-    inputs = unit.make_inputs(np.random.default_rng(seed))
-    with _sandboxed_numpy(seed):
+def run_probe(unit, impl, inputs, seed=SEED):
+    """``unit.run`` on one implementation: global RNG seeded, numeric trouble raising,
+    any exception turned into a CheckFailure that points at the student's line."""
+    with sandboxed_numpy(seed):
         try:
-            got = unit.run(student, inputs)
+            return unit.run(impl, inputs)
         except CheckFailure:
             raise
         except Exception as exc:  # e.g. a missing attribute the probe reads directly
             raise CheckFailure(f"{unit.title}: проверка прервалась — {type(exc).__name__}: {exc}"
                                f"{_student_location(exc)}") from None
-    with _sandboxed_numpy(seed):
-        want = unit.run(unit.reference, inputs)
-    unit.compare(inputs, got, want)
-    print(f"✓ {unit.title}: все проверки пройдены")
 
 
 @contextlib.contextmanager
-def _sandboxed_numpy(seed):
+def sandboxed_numpy(seed):
     """Same global RNG for student and reference; numeric trouble raises.
 
     NumPy overflow, division by zero and NaN raise; a RuntimeWarning is a

@@ -1,0 +1,289 @@
+"""The tamper-proof audit: every notebook re-graded out of the notebook kernel.
+
+For each submitted notebook:
+
+1. the trusted side takes the student's definitions (imports, classes,
+   functions and constant assignments, by AST) and the checks its hidden test
+   cells call; it makes each check's inputs and runs the reference on them;
+2. a jail (``course.sandbox``, another UID, no network) that holds the
+   definitions, the course's ``nn_helpers.py`` and the answer-free ``probes``
+   package, but not the reference, the hidden tests or the gradebook, runs
+   ``probes.runner`` and writes plain JSON;
+3. the trusted side, which never runs student code, validates that JSON
+   (kinds and shapes must match the reference's) and compares with the same
+   ``compare`` the hidden tests use.  Anything missing or malformed scores 0.
+
+A graded cell's audit score is its points if its check passes, else 0.  Cells
+whose check needs the reference (training on digits) are not audited.  The
+scores go into the notebook's status record; a notebook whose audit and
+nbgrader scores differ is flagged in the export and the report.
+"""
+import ast
+import dataclasses
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from . import sandbox
+from .nbgrader_run import ASSIGNMENT
+from .results import FAILED, MISSING, read_all, write_result
+
+TIMEOUT = 120            # seconds for one notebook's audit
+MAX_OUTPUT = 20 * 2**20  # bytes of outputs.json the trusted side will read
+NOT_AUDITED = "not audited"
+
+
+def hidden_checks(source_notebook):
+    """{grade_id: (unit, object name) or None} from the hidden test cells: ``check_<unit>(Name)``."""
+    import probes
+
+    checks = {}
+    for cell in nbformat.read(source_notebook, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        found = None
+        for node in ast.walk(ast.parse(cell.source)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
+                    and node.func.id[6:] in probes.UNITS and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+                found = (node.func.id[6:], node.args[0].id)
+        checks[meta["grade_id"]] = found
+    return checks
+
+
+def _python_source(cell_source):
+    """A cell as Python: IPython syntax (magics, !shell) translated the way the kernel would."""
+    try:
+        ast.parse(cell_source)
+        return cell_source
+    except SyntaxError:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(cell_source)
+
+
+def _is_constant(node):
+    return all(isinstance(n, (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.BinOp, ast.operator,
+                              ast.unaryop, ast.Load, ast.Store, ast.Name)) for n in ast.walk(node.value))
+
+
+def definitions(notebook):
+    """The student's imports, classes, functions and constant assignments, as one Python source."""
+    keep = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(_python_source(cell.source))
+        except SyntaxError:
+            continue  # the kernel would fail on it too
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                keep.append(node)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_constant(node):
+                keep.append(node)  # e.g. EPS = 1e-8, used by a class
+    return ast.unparse(ast.Module(body=keep, type_ignores=[]))
+
+
+# --- the trusted comparison ---------------------------------------------------------------
+
+class Malformed(Exception):
+    pass
+
+
+def _kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return "array"
+
+
+def decode(item, expected):
+    """One output from the jail, checked against the kind of the reference's value; exact types only."""
+    if type(item) is not dict or set(item) - {"kind", "value", "shape"}:
+        raise Malformed("not an output record")
+    kind, value = item.get("kind"), item.get("value")
+    if kind != _kind(expected) and not (kind in ("int", "float") and _kind(expected) in ("int", "float")):
+        raise Malformed(f"kind {kind!r}, expected {_kind(expected)!r}")
+    if kind == "bool" and type(value) is bool:
+        return value
+    if kind == "str" and type(value) is str:
+        return value
+    if kind in ("int", "float") and type(value) in (int, float) and type(value) is not bool:
+        return type(expected)(value) if _kind(expected) == "float" else value
+    if kind == "array":
+        shape = item.get("shape")
+        if (type(shape) is not list or not all(type(n) is int and 0 <= n < 10**7 for n in shape)
+                or type(value) is not list or len(value) != math.prod(shape)
+                or not all(type(v) in (int, float) for v in value)):
+            raise Malformed("array record with a bad shape or non-numbers")
+        return np.array(value, dtype=np.float64).reshape(shape)
+    raise Malformed(f"bad {kind!r} value")
+
+
+def judge(unit, inputs, want, record):
+    """(passed, reason) for one check from the jail's record of it."""
+    from probes.core import CheckFailure
+
+    if type(record) is not dict:
+        return False, "no output (the audit process stopped before this check)"
+    if "error" in record:
+        return False, f"failed in the audit: {str(record['error'])[:300]}"
+    outputs = record.get("outputs")
+    if type(outputs) is not dict:
+        return False, "malformed output"
+    try:
+        got = {key: decode(outputs[key], expected) for key, expected in want.items() if key in outputs}
+    except Malformed as exc:
+        return False, f"malformed output: {exc}"
+    try:
+        unit.compare(inputs, got, want)
+    except CheckFailure as failure:
+        return False, str(failure)
+    except Exception as exc:  # a missing key or an odd value the compare could not digest
+        return False, f"output not comparable: {type(exc).__name__}: {exc}"
+    return True, ""
+
+
+# --- one notebook -------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Audit:
+    cells: dict          # grade_id -> audit score, or None when the cell is not audited
+    reasons: dict        # grade_id -> why it scored 0
+    sandboxed: bool
+    seconds: float
+
+
+def _run_jail(workdir, slot):
+    """Run probes.runner on workdir, jailed when possible; its exit status is not trusted."""
+    import probes
+
+    cmd = [sys.executable, "-I", "-m", "probes.runner", str(workdir)]
+    ok, _ = sandbox.status()
+    if ok:
+        for path in workdir.iterdir():
+            shutil.chown(path, user=sandbox.UID_BASE + slot)
+        shutil.chown(workdir, user=sandbox.UID_BASE + slot)
+        jail = sandbox.Jail(workdir=str(workdir), readable=list(probes.__path__), slot=slot,
+                            cpu_seconds=TIMEOUT, memory=2 * 2**30, file_size=MAX_OUTPUT)
+        cmd = sandbox.wrap(cmd, jail)
+    try:
+        subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=TIMEOUT, env=sandbox._jail_env(sandbox.Jail("")))
+    except subprocess.TimeoutExpired:
+        pass  # partial outputs still count; the rest scores 0
+    return ok
+
+
+def audit_notebook(submitted, source, helper, slot=0):
+    """Audit one submitted notebook against its source notebook; never raises for student input."""
+    import probes
+    from solutions.checks import UNITS
+
+    start = time.monotonic()
+    checks = hidden_checks(source)
+    points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
+              for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+    cells = {gid: (None if check is None else 0) for gid, check in checks.items()}
+    reasons = {gid: NOT_AUDITED for gid, check in checks.items() if check is None}
+    try:
+        notebook = nbformat.read(submitted, as_version=4)
+        source_text = definitions(notebook)
+    except Exception as exc:
+        reasons.update({gid: f"notebook unreadable: {type(exc).__name__}" for gid in cells if cells[gid] == 0})
+        return Audit(cells, reasons, sandbox.status()[0], round(time.monotonic() - start, 2))
+
+    with tempfile.TemporaryDirectory(prefix="nnaudit-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "student.py").write_text(source_text, encoding="utf-8")
+        shutil.copy(helper, workdir / "nn_helpers.py")
+        wanted, expected = [], {}
+        for gid, check in checks.items():
+            if check is None:
+                continue
+            unit_name, object_name = check
+            unit = UNITS[unit_name]
+            inputs = unit.make_inputs(np.random.default_rng(probes.core.SEED))
+            np.savez(workdir / f"inputs-{unit_name}.npz", **inputs)
+            expected[gid] = (unit, inputs, probes.core.run_probe(unit, unit.reference, inputs))
+            wanted.append([unit_name, object_name])
+        (workdir / "request.json").write_text(json.dumps({"checks": wanted}))
+        jailed = _run_jail(workdir, slot)
+        records = {}
+        out = workdir / "outputs.json"
+        if out.is_file() and not out.is_symlink() and out.stat().st_size <= MAX_OUTPUT:
+            try:
+                data = json.loads(out.read_text(encoding="utf-8"))
+                records = data.get("checks", {}) if type(data) is dict else {}
+                records = records if type(records) is dict else {}
+            except (ValueError, UnicodeDecodeError):
+                records = {}
+    for gid, (unit, inputs, want) in expected.items():
+        passed, reason = judge(unit, inputs, want, records.get(checks[gid][0]))
+        cells[gid] = points[gid] if passed else 0
+        if not passed:
+            reasons[gid] = reason
+    return Audit(cells, reasons, jailed, round(time.monotonic() - start, 2))
+
+
+# --- the class ----------------------------------------------------------------------------
+
+def audit_course(root, students=None, jobs=2, progress=True):
+    """Audit every graded submission; store the scores in its status record; return the records."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    ok, why = sandbox.status()
+    if not ok:
+        if sandbox.required():
+            raise SystemExit(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
+        sandbox.warn_unsandboxed(why)
+    results = [r for r in read_all(root) if r.status not in (FAILED, MISSING)
+               and (not students or r.student in students)]
+    helper = root / "release" / ASSIGNMENT / "nn_helpers.py"
+    slots = list(range(jobs))
+
+    def one(result):
+        slot = slots.pop()
+        try:
+            audit = audit_notebook(root / "submitted" / result.student / ASSIGNMENT / f"{result.notebook}.ipynb",
+                                   root / "source" / ASSIGNMENT / f"{result.notebook}.ipynb", helper, slot)
+        finally:
+            slots.append(slot)
+        result.audit = {"cells": audit.cells, "reasons": audit.reasons, "sandboxed": audit.sandboxed,
+                        "seconds": audit.seconds}
+        write_result(root, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = list(tqdm(pool.map(one, results), total=len(results), desc="audit", unit="notebook",
+                         disable=not progress))
+    return done
+
+
+def mismatches(result):
+    """Graded cells whose audit score differs from nbgrader's (audited cells only)."""
+    audit = getattr(result, "audit", None) or {}
+    out = []
+    for gid, score in (audit.get("cells") or {}).items():
+        if score is None or gid not in result.cells:
+            continue
+        graded = result.cells[gid][0]
+        if graded is not None and abs(float(graded) - float(score)) > 1e-9:
+            out.append((gid, graded, score, (audit.get("reasons") or {}).get(gid, "")))
+    return out

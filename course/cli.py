@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cheatscan import HIGH, save_flags, scan_course
 from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .results import GRADED, assignment_structure, read_all
@@ -54,12 +55,31 @@ def cmd_feedback(args):
     return 0
 
 
+def current_flags(course):
+    """Scan the submissions as they are now (static, a second or two) and save the flags."""
+    flags = scan_course(course, ASSIGNMENT)
+    save_flags(course, flags)
+    return flags
+
+
+def cmd_scan(args):
+    """Static cheat scan of every student code cell (never runs it); writes grading/flags.json."""
+    flags = current_flags(args.course)
+    for f in flags:
+        print(f"{f['severity']:<4}  {f['student']}/{f['notebook']}  {f['cell']}:{f['line']}  {f['rule']}: {f['detail']}")
+    high = sum(f["severity"] == HIGH for f in flags)
+    submissions = len({(f["student"], f["notebook"]) for f in flags})
+    print(f"{len(flags)} flags ({high} high) in {submissions} notebooks; saved to grading/flags.json. "
+          "A flag is not a grade: look at the code and decide.")
+    return 0
+
+
 def cmd_export(args):
-    """Per-question grades: a row per student, a column per graded cell, a status per notebook."""
+    """Per-question grades: a row per student, a column per graded cell, a status and cheat-scan flags per notebook."""
     from .report import write_csv
 
     output = args.output or args.course / "grades_per_question.csv"
-    path = write_csv(output, read_all(args.course), assignment_structure(args.course))
+    path = write_csv(output, read_all(args.course), assignment_structure(args.course), current_flags(args.course))
     print(f"per-question grades written to {path}")
     return 0
 
@@ -68,7 +88,8 @@ def cmd_report(args):
     """HTML class report with figures: score distributions, pass rate per test, submissions to check."""
     from .report import write_report
 
-    page = write_report(args.output or args.course / "report", read_all(args.course), assignment_structure(args.course))
+    page = write_report(args.output or args.course / "report", read_all(args.course), assignment_structure(args.course),
+                        current_flags(args.course))
     print(f"report written to {page}")
     return 0
 
@@ -101,6 +122,7 @@ def parser():
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     feedback = add("feedback", cmd_feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    add("scan", cmd_scan)
     export = add("export", cmd_export)
     export.add_argument("--output", type=Path, help="CSV path (default: <course>/grades_per_question.csv)")
     report = add("report", cmd_report)

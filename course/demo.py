@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .autograde import Limits, autograde
+from .cheatscan import save_flags, scan_course
 from .classroom import build_class
 from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
@@ -71,7 +72,10 @@ def run_demo(root=ROOT, jobs=2):
     fresh_course_state(root)
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     descriptions = build_class(root / "release" / ASSIGNMENT, root / "source" / ASSIGNMENT, root / "submitted")
-    print(f"class of {len(descriptions)} submissions built in submitted/; autograding with {jobs} workers")
+    flags = scan_course(root, ASSIGNMENT)
+    save_flags(root, flags)
+    print(f"class of {len(descriptions)} submissions built in submitted/; cheat scan: {len(flags)} flags in "
+          f"{len({f['student'] for f in flags})} students; autograding with {jobs} workers")
     results = autograde(root, jobs=jobs, limits=DEMO_LIMITS)
     nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
     leaks = scan_feedback(root)
@@ -79,8 +83,8 @@ def run_demo(root=ROOT, jobs=2):
         print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)
         return 2
     structure = assignment_structure(root)
-    csv_path = write_csv(root / "grades_per_question.csv", results, structure)
-    report = write_report(root / "report", results, structure)
+    csv_path = write_csv(root / "grades_per_question.csv", results, structure, flags)
+    report = write_report(root / "report", results, structure, flags)
     print(f"\ndone in {time.perf_counter() - start:.0f} s: feedback/ (scanned, no hidden test shown), "
           f"{csv_path.relative_to(root)}, {report.relative_to(root)}\n")
     print_table(results, structure, descriptions)

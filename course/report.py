@@ -89,17 +89,36 @@ def overall_status(statuses):
     return "; ".join(f"{s}: {', '.join(bad[s])}" for s in order)
 
 
-def per_question_rows(results, structure):
+def flags_by_notebook(flags):
+    """{(student, notebook): [flag, ...]} of cheat-scan flags (course.cheatscan)."""
+    grouped = {}
+    for f in flags or ():
+        grouped.setdefault((str(f.get("student", "")), str(f.get("notebook", ""))), []).append(f)
+    return grouped
+
+
+def flag_summary(flags):
+    """Short text for a CSV cell: the rules in order of appearance, with a count when repeated."""
+    counts = {}
+    for f in flags:
+        counts[f.get("rule", "")] = counts.get(f.get("rule", ""), 0) + 1
+    return "; ".join(rule if n == 1 else f"{rule} x{n}" for rule, n in counts.items())
+
+
+def per_question_rows(results, structure, flags=None):
     """(header, rows) of the per-question grade table, one row per student.
 
     Columns: student; per notebook ``<nb>/<grade_id>``..., ``<nb>/total``,
-    ``<nb>/status``, ``<nb>/reason``; then ``total``, ``max_total``, ``status``.
+    ``<nb>/status``, ``<nb>/reason`` (and ``<nb>/flags``, the cheat-scan rules, when
+    ``flags`` is given); then ``total``, ``max_total``, ``status``.
     Scores are numbers, empty cells are "" (never 0)."""
     layout = _layout(results, structure)
     index = _index(results)
+    flagged = flags_by_notebook(flags)
+    extra = ["flags"] if flags is not None else []
     header = ["student"]
     for nb, cells in layout.items():
-        header += [f"{nb}/{g}" for g in cells] + [f"{nb}/total", f"{nb}/status", f"{nb}/reason"]
+        header += [f"{nb}/{g}" for g in cells] + [f"{nb}/{c}" for c in ("total", "status", "reason", *extra)]
     header += ["total", "max_total", "status"]
     max_total = _num(sum(m for cells in layout.values() for m in cells.values()))
 
@@ -113,6 +132,7 @@ def per_question_rows(results, structure):
                 score = r.cells.get(g, (None, None))[0] if total is not None else None
                 row.append("" if score is None else _num(score))
             row += ["" if total is None else total, status, r.reason if r else ""]
+            row += [flag_summary(flagged.get((student, nb), []))] if extra else []
             totals.append(total)
             statuses[nb] = status
         complete = all(t is not None for t in totals)
@@ -129,8 +149,8 @@ def _csv_safe(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def write_csv(path, results, structure):
-    header, rows = per_question_rows(results, structure)
+def write_csv(path, results, structure, flags=None):
+    header, rows = per_question_rows(results, structure, flags)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -312,20 +332,19 @@ def _flags_section(flags):
     rows = "\n".join(
         "<tr>" + "".join(f'<td class="{c}">{_e(f.get(k, ""))}</td>' for k, c in (
             ("student", "name"), ("notebook", "name"), ("cell", "name"), ("line", ""),
-            ("rule", "name"), ("detail", "text"))) + "</tr>"
+            ("rule", "name"), ("severity", "name"), ("detail", "text"))) + "</tr>"
         for f in flags)
     return ("<h2>Cheat-scan flags</h2>\n<div class=scroll><table>\n<thead><tr>"
             '<th class=name>student</th><th class=name>notebook</th><th class=name>cell</th>'
-            '<th>line</th><th class=name>rule</th><th class=name>detail</th></tr></thead>\n'
+            '<th>line</th><th class=name>rule</th><th class=name>severity</th><th class=name>detail</th>'
+            '</tr></thead>\n'
             f"<tbody>\n{rows}\n</tbody></table></div>")
 
 
 def _attention(results, layout, students, flags):
     """(student, notebook, status, flagged, why) for every non-graded or flagged submission."""
     index = _index(results)
-    flagged = {}
-    for f in flags or ():
-        flagged.setdefault((str(f.get("student", "")), str(f.get("notebook", ""))), []).append(f)
+    flagged = flags_by_notebook(flags)
     items = []
     for student in students:
         for nb in layout:
@@ -360,9 +379,7 @@ def write_report(out_dir, results, structure, flags=None):
     totals = [row[-3] for row in rows if row[-3] != ""]
     complete = sum(1 for row in rows if row[-1] == GRADED)
     rates = pass_rates(results, structure)
-    flag_map = {}
-    for f in flags or ():
-        flag_map.setdefault((str(f.get("student", "")), str(f.get("notebook", ""))), []).append(f)
+    flag_map = flags_by_notebook(flags)
 
     _plot_scores(out_dir / FIGURES["scores"], results, layout)
     _plot_pass_rates(out_dir / FIGURES["pass_rates"], rates)

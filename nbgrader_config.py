@@ -6,8 +6,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     DeduplicateIds, Execute, GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec, SaveAutoGrades)
 
-from course.nbgrader_plugins import (HideTestInternals, RobustOverwriteCells, StderrIsNotAFailure,
-                                     error_reply_is_an_error)
+from course.nbgrader_plugins import (HideTestInternals, RedactHiddenTests, RobustOverwriteCells,
+                                     StderrIsNotAFailure, error_reply_is_an_error)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -52,7 +52,12 @@ c.Autograde.autograde_preprocessors = [
 
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    RedactHiddenTests,  # hidden-test lines printed by student code, before the cells lose them
     ClearHiddenTests,
     HideTestInternals,
     CSSHTMLHeaderPreprocessor,
 ]
+
+# The out-of-kernel audit (`nncourse audit`) flags every cell where it disagrees with
+# nbgrader; "audit" makes its score the grade of record for the cells it checks.
+c.Audit.grade_of_record = "nbgrader"

@@ -287,3 +287,47 @@ def mismatches(result):
         if graded is not None and abs(float(graded) - float(score)) > 1e-9:
             out.append((gid, graded, score, (audit.get("reasons") or {}).get(gid, "")))
     return out
+
+
+def audit_flags(results):
+    """A cheat-scan-style flag for every cell whose audit and nbgrader scores differ."""
+    flags = []
+    for result in results:
+        for gid, graded, audited, reason in mismatches(result):
+            flags.append({"student": result.student, "notebook": result.notebook, "cell": gid, "line": "",
+                          "rule": "audit-mismatch", "severity": "high",
+                          "detail": f"nbgrader {graded:g}, audit {audited:g}" + (f": {reason}" if reason else "")})
+    return flags
+
+
+def grade_of_record(root):
+    """"nbgrader" (default) or "audit": ``c.Audit.grade_of_record`` in nbgrader_config.py."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    choice = config.get("Audit", {}).get("grade_of_record", "nbgrader")
+    if choice not in ("nbgrader", "audit"):
+        raise SystemExit(f"c.Audit.grade_of_record must be 'nbgrader' or 'audit', not {choice!r}")
+    return choice
+
+
+def with_grade_of_record(results, root):
+    """The results as export and report should count them: audited cells take the audit score if so configured."""
+    if grade_of_record(root) != "audit":
+        return results
+    counted = []
+    for result in results:
+        cells = dict(result.cells)
+        for gid, score in ((result.audit or {}).get("cells") or {}).items():
+            if score is not None and gid in cells:
+                cells[gid] = (score, cells[gid][1])
+        counted.append(dataclasses.replace(result, cells=cells))
+    return counted
+
+
+def unsandboxed(results):
+    """Why the class report must say "unsandboxed", or "" when every kernel and audit was jailed."""
+    kernel = sum(r.sandboxed is False for r in results)
+    audit = sum((r.audit or {}).get("sandboxed") is False for r in results)
+    parts = [f"{n} {what}" for n, what in ((kernel, "notebooks graded"), (audit, "notebooks audited")) if n]
+    return (", ".join(parts) + " without a sandbox") if parts else ""

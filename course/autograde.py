@@ -35,6 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from .nbgrader_run import ASSIGNMENT, hermetic_env
+from . import sandbox
 from .sandbox_kernel import SLOT_ENV
 from .results import FAILED, GRADED, MANUAL, MISSING, NotebookResult, assignment_structure, read_result, write_result
 
@@ -249,6 +250,11 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
     todo = [(s, nb) for s in students for nb in wanted if force or read_result(root, s, nb) is None]
     shutil.rmtree(root / "grading" / ".work", ignore_errors=True)
     if todo:
+        ok, why = sandbox.status()
+        if not ok:
+            if sandbox.required():
+                raise SystemExit(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
+            sandbox.warn_unsandboxed(why)
         template = _template_db(root)
         _run_jobs(root, template, todo, jobs, limits, structure, progress)
     return [read_result(root, s, nb) for s in students for nb in wanted]
@@ -274,8 +280,11 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
     bar = tqdm(total=len(todo), unit="notebook", desc="autograde", disable=not progress, dynamic_ncols=True)
     running, queue, failed = {}, _first_jobs(todo, structure), 0
 
+    jailed = sandbox.status()[0]
+
     def record(result):
         nonlocal failed
+        result.sandboxed = jailed if result.status != MISSING else None
         write_result(root, result)
         failed += result.status in (FAILED, MISSING)
         bar.update(1)

@@ -74,12 +74,33 @@ def cmd_scan(args):
     return 0
 
 
+def cmd_audit(args):
+    """Re-grade every graded notebook out of the kernel, in a jail without the reference; flag mismatches."""
+    from .audit import audit_course, audit_flags
+
+    results = audit_course(args.course, students=args.student, jobs=args.jobs, progress=not args.quiet)
+    flags = audit_flags(results)
+    for f in flags:
+        print(f"MISMATCH  {f['student']}/{f['notebook']}  {f['cell']}: {f['detail']}")
+    print(f"{len(results)} notebooks audited; {len(flags)} cells differ from nbgrader's grade")
+    return 0
+
+
+def graded_results(course):
+    """Status records as export and report count them (c.Audit.grade_of_record), and every flag."""
+    from .audit import audit_flags, with_grade_of_record
+
+    results = read_all(course)
+    return with_grade_of_record(results, course), current_flags(course) + audit_flags(results)
+
+
 def cmd_export(args):
     """Per-question grades: a row per student, a column per graded cell, a status and cheat-scan flags per notebook."""
     from .report import write_csv
 
     output = args.output or args.course / "grades_per_question.csv"
-    path = write_csv(output, read_all(args.course), assignment_structure(args.course), current_flags(args.course))
+    results, flags = graded_results(args.course)
+    path = write_csv(output, results, assignment_structure(args.course), flags)
     print(f"per-question grades written to {path}")
     return 0
 
@@ -88,8 +109,8 @@ def cmd_report(args):
     """HTML class report with figures: score distributions, pass rate per test, submissions to check."""
     from .report import write_report
 
-    page = write_report(args.output or args.course / "report", read_all(args.course), assignment_structure(args.course),
-                        current_flags(args.course))
+    results, flags = graded_results(args.course)
+    page = write_report(args.output or args.course / "report", results, assignment_structure(args.course), flags)
     print(f"report written to {page}")
     return 0
 
@@ -123,6 +144,10 @@ def parser():
     feedback = add("feedback", cmd_feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     add("scan", cmd_scan)
+    audit = add("audit", cmd_audit)
+    audit.add_argument("--jobs", "-j", type=int, default=2, help="parallel jails (default 2)")
+    audit.add_argument("--student", action="append", help="audit only this student (repeatable)")
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
     export = add("export", cmd_export)
     export.add_argument("--output", type=Path, help="CSV path (default: <course>/grades_per_question.csv)")
     report = add("report", cmd_report)

@@ -13,13 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from .audit import audit_course, audit_flags, with_grade_of_record
 from .autograde import Limits, autograde
 from .cheatscan import save_flags, scan_course
 from .classroom import build_class
 from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .report import write_csv, write_report
-from .results import FAILED, GRADED, MANUAL, MISSING, assignment_structure
+from .results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, read_all
 
 # Hostile students hang on purpose: keep the demo's waits short.
 DEMO_LIMITS = Limits(cell_timeout=30, job_timeout=240)
@@ -76,7 +77,10 @@ def run_demo(root=ROOT, jobs=2):
     save_flags(root, flags)
     print(f"class of {len(descriptions)} submissions built in submitted/; cheat scan: {len(flags)} flags in "
           f"{len({f['student'] for f in flags})} students; autograding with {jobs} workers")
-    results = autograde(root, jobs=jobs, limits=DEMO_LIMITS)
+    autograde(root, jobs=jobs, limits=DEMO_LIMITS)
+    results = audit_course(root, jobs=jobs)
+    flags += audit_flags(results)
+    results = with_grade_of_record(read_all(root), root)
     nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
     leaks = scan_feedback(root)
     if leaks:

@@ -36,6 +36,49 @@ def error_reply_is_an_error(cell, cell_index, execute_reply):
             traceback=["the cell failed, but its error was not displayed (tampered traceback display?)"]))
 
 
+class RedactHiddenTests(NbGraderPreprocessor):
+    """Feedback: hidden-test lines that student code printed anywhere (e.g. from ``In`` or a
+    post_run_cell hook) are blanked out of every output.  Runs before ClearHiddenTests."""
+
+    placeholder = "[скрытый тест]"
+
+    def preprocess(self, nb, resources):
+        hidden = set()
+        for cell in nb.cells:
+            inside = False
+            for line in cell.source.splitlines():
+                marker = line.strip()
+                if marker == "### BEGIN HIDDEN TESTS":
+                    inside = True
+                    hidden.add(marker)
+                elif marker == "### END HIDDEN TESTS":
+                    inside = False
+                    hidden.add(marker)
+                elif inside and len(marker) >= 8:
+                    hidden.add(marker)
+        self._hidden = sorted(hidden, key=len, reverse=True)
+        return super().preprocess(nb, resources)
+
+    def _redact(self, text):
+        for line in self._hidden:
+            text = text.replace(line, self.placeholder)
+        return text
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not self._hidden:
+            return cell, resources
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output.text = self._redact(output.text)
+            for key, value in output.get("data", {}).items():
+                if key.startswith("text/") and isinstance(value, str):
+                    output.data[key] = self._redact(value)
+            if output.output_type == "error":
+                output.evalue = self._redact(output.evalue)
+                output.traceback = [self._redact(line) for line in output.traceback]
+        return cell, resources
+
+
 class HideTestInternals(NbGraderPreprocessor):
     """Feedback: graded cells show only the failure message, never a traceback.
 

@@ -298,6 +298,7 @@ th { background: #f3f3f3; } td.name, th.name, td.text { text-align: left; }
 td.text { white-space: pre-wrap; max-width: 46em; overflow-wrap: anywhere; }
 tfoot td { font-style: italic; background: #fafafa; }
 .summary td:first-child { text-align: left; }
+.warning { background: #f7c6c6; border: 2px solid #c83c3c; padding: 0.6em; font-weight: bold; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border: 1px solid #ccc; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 .scroll { overflow-x: auto; }
@@ -380,7 +381,13 @@ def write_report(out_dir, results, structure, flags=None):
     complete = sum(1 for row in rows if row[-1] == GRADED)
     rates = pass_rates(results, structure)
     flag_map = flags_by_notebook(flags)
+    from .audit import unsandboxed as why_unsandboxed
 
+    unsandboxed = why_unsandboxed(results)
+    audited = [r for r in results if (r.audit or {}).get("cells")]
+    if audited:
+        mismatched = sum(any(f.get("rule") == "audit-mismatch" for f in flag_map.get((r.student, r.notebook), ()))
+                         for r in audited)
     _plot_scores(out_dir / FIGURES["scores"], results, layout)
     _plot_pass_rates(out_dir / FIGURES["pass_rates"], rates)
     _plot_statuses(out_dir / FIGURES["statuses"], statuses_by_nb)
@@ -404,6 +411,8 @@ def write_report(out_dir, results, structure, flags=None):
                     ("median total", f"{_fmt(median)} / {_fmt(max_total)} ({pct(median)})")]
     else:
         summary.append(("mean total", "— (no student has every notebook scored)"))
+    summary.append(("out-of-kernel audit", f"{len(audited)} notebooks audited, {mismatched} differ from "
+                                           "nbgrader (flagged audit-mismatch)" if audited else "not run"))
     seconds = [(r.seconds, r) for r in results if r.seconds]
     if seconds:
         slowest = max(seconds, key=lambda t: t[0])[1]
@@ -417,6 +426,8 @@ def write_report(out_dir, results, structure, flags=None):
         "<h1>Grading report</h1>",
         f'<p class="muted">generated {_e(datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))}; '
         f"maximum {_e(_fmt(max_total))} points over {len(layout)} notebooks</p>",
+        *([f'<p class="warning">UNSANDBOXED: {_e(unsandboxed)}. Student code could read the gradebook, '
+           "the hidden tests and the reference: treat these grades as untrusted.</p>"] if unsandboxed else []),
         "<h2>Summary</h2>", '<table class="summary">',
         *(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in summary),
         "</table>",

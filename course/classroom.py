@@ -9,7 +9,7 @@ change of the reference is caught, not silently skipped).  Hostile students
 break files, tamper with graded cells, hang or kill the kernel, flood the
 output, are noisy on stderr, or try to shadow or disarm the checks.
 ``Student.kind`` groups them: correct, bug, file, tamper, kernel (slow: they
-wait for a timeout or a dying kernel), noise, exploit (beats today's grader).
+wait for a timeout or a dying kernel), noise, exploit (beats nbgrader's in-kernel score; the audit flags it).
 
 Pure file manipulation (nbformat, json, shutil): nothing here runs nbgrader,
 a kernel or student code.
@@ -475,7 +475,7 @@ class Student:
     description: str
     build: Callable  # build(release_dir, source_dir, dest): writes the nn_layers folder at dest
     expect: Expect
-    kind: str = "correct"  # correct | bug | file | tamper | kernel | noise | exploit (beats today's grader)
+    kind: str = "correct"  # correct | bug | file | tamper | kernel | noise | exploit (beats nbgrader's in-kernel score; the audit flags it)
     base: str = ""  # the student it starts from ("reference" or "untouched"); "" for those two
     patches: tuple = field(default=())  # the Patches applied to the base's answers, if any
 
@@ -554,7 +554,8 @@ STUDENTS = {
         "untouched stubs plus a solutions/ package and a solutions.py whose checks always pass, and an "
         "nn_helpers.py whose gradient_check passes and which disarms solutions.checks on import",
         then(untouched, _add_shadow_files), ZERO, "tamper", "untouched"),
-    # -- exploits that beat the current grader (the grading kernel can import the course's solutions package)
+    # -- cheats on the kernel: the guards stop the subclass; patching the checks beats nbgrader's score,
+    #    and the out-of-kernel audit and the cheat scan flag it
     "monkeypatch_checks": _patched_student(
         "untouched stubs; 01's relu cell replaces every solutions.checks.check_* by a function that passes",
         ZERO, "exploit", _inject_before_relu(MONKEYPATCH_CHECKS), base=untouched),

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean
+.PHONY: test demo venv bench notebooks clean lab lab-student
 
 venv: $(STAMP)
 
@@ -21,6 +21,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/nncourse demo
 
+# JupyterLab on the course (prints the URL with its token): instructor view with the formgrader,
+# or a student's copy of release/ in .cache/lab-student.  Extra options: LAB_ARGS="--port 9000".
+lab: $(STAMP)
+	$(BIN)/nncourse lab $(LAB_ARGS)
+
+lab-student: $(STAMP)
+	$(BIN)/nncourse lab --student $(LAB_ARGS)
+
 # Regenerate source/nn_layers from course/notebooks + solutions, then release/ with nbgrader.
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
@@ -30,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .home submitted autograded/*/ feedback grading report gradebook.db grades_per_question.csv
+	rm -rf $(VENV) .cache .pytest_cache .home artifacts submitted autograded/*/ feedback grading report gradebook.db grades_per_question.csv

@@ -122,6 +122,13 @@ def cmd_demo(args):
     return run_demo(args.course, jobs=args.jobs)
 
 
+def cmd_lab(args):
+    """JupyterLab on the course: the instructor's view with the formgrader, or --student for a student's copy of the release."""
+    from .lab import run
+
+    return run(args.course, student=args.student, folder=args.folder, fresh=args.fresh, port=args.port)
+
+
 def parser():
     main = argparse.ArgumentParser(prog="nncourse", description=__doc__.split("\n")[0])
     main.add_argument("--course", type=Path, default=ROOT, help="course folder (default: this checkout)")
@@ -154,6 +161,11 @@ def parser():
     report.add_argument("--output", type=Path, help="output folder (default: <course>/report)")
     demo = add("demo", cmd_demo)
     demo.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    lab = add("lab", cmd_lab)
+    lab.add_argument("--student", action="store_true", help="a student's view: a copy of release/nn_layers")
+    lab.add_argument("--folder", type=Path, help="the student's folder (default: <course>/.cache/lab-student)")
+    lab.add_argument("--fresh", action="store_true", help="replace the student's copy by a new one from release/")
+    lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default 8888, or a free one)")
     return main
 
 

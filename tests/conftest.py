@@ -54,3 +54,25 @@ def new_course(released_course, tmp_path):
     import shutil
 
     return Path(shutil.copytree(released_course, tmp_path / "course", symlinks=True))
+
+
+# Browser tests (tests/test_browser.py) save a screenshot per step here; CI keeps the folder.
+BROWSER_ARTIFACTS = ROOT / "artifacts" / "browser"
+
+
+@pytest.fixture
+def screenshots(request):
+    """A fresh folder artifacts/browser/<test name>/ for this test's screenshots."""
+    import shutil
+
+    folder = BROWSER_ARTIFACTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter):
+    ran = any("browser" in getattr(report, "keywords", {})
+              for reports in terminalreporter.stats.values() for report in reports)
+    if ran:
+        terminalreporter.write_line(f"browser screenshots: {BROWSER_ARTIFACTS}")

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean lab lab-student
+.PHONY: test demo venv bench notebooks clean lab lab-student chromium
 
 venv: $(STAMP)
 
@@ -14,8 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+chromium:
+	@if [ ! -e /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; fi; \
+	fi
 
 # The main job: release the assignment, autograde a small class, print the grades.
 demo: $(STAMP)

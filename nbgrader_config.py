@@ -26,7 +26,7 @@ c.Execute.interrupt_on_timeout = True
 # Student code runs in a jail: no gradebook, source/ or network (course/sandbox.py).
 c.Execute.kernel_manager_class = "course.sandbox_kernel.SandboxedKernelManager"
 # A failed cell scores 0 even if student code hid its traceback.
-c.Execute.on_cell_executed = error_reply_is_an_error
+c.Execute.on_cell_error = error_reply_is_an_error
 
 # A student who deleted a graded cell gets it back, so it still runs and scores.
 c.OverwriteCells.add_missing_cells = True

@@ -24,10 +24,13 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
+import tempfile
 import time
 import traceback
 import uuid
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +39,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 
 from .nbgrader_run import ASSIGNMENT, hermetic_env
 from . import sandbox
-from .sandbox_kernel import SLOT_ENV
+from .sandbox_kernel import SLOT_ENV, SOCKETS_ENV
 from .results import FAILED, GRADED, MANUAL, MISSING, NotebookResult, assignment_structure, read_result, write_result
 
 COURSE_ID = "nn-layers"
@@ -88,7 +91,7 @@ def _prepare_scratch(root, template_db, student, notebooks):
     return scratch
 
 
-def _run_child(scratch, student, notebooks, limits, slot):
+def _run_child(scratch, student, notebooks, limits, slot, sockets):
     """In the forked child: grade ``notebooks`` of ``student`` (one, or the whole submission); never returns."""
     code = 1
     try:
@@ -108,6 +111,7 @@ def _run_child(scratch, student, notebooks, limits, slot):
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(limits.blas_threads)
         env[SLOT_ENV] = str(slot)  # parallel jails run under different UIDs
+        env[SOCKETS_ENV] = sockets
         os.environ.clear()
         os.environ.update(env)
         from nbgrader.apps.nbgraderapp import NbGraderApp
@@ -220,10 +224,18 @@ def _missing(root, student, notebook, structure):
 
 
 def _template_db(root):
-    """A gradebook holding just the assignment, built by nbgrader from source/ (works for any course db)."""
+    """The SQLite gradebook a job starts from: a consistent snapshot of the course's own
+    (SQLite's backup API, safe while the parent writes), or, for any other database
+    (e.g. PostgreSQL), one built by nbgrader from source/."""
     template = Path(root) / "grading" / ".template"
     shutil.rmtree(template, ignore_errors=True)
     template.mkdir(parents=True)
+    url = db_url(Path(root))
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url[len("sqlite:///"):].split("?")[0])) as course_db, \
+                closing(sqlite3.connect(template / "gradebook.db")) as copy:
+            course_db.backup(copy)
+        return template / "gradebook.db"
     shutil.copy(Path(root) / "nbgrader_config.py", template / "nbgrader_config.py")
     shutil.copytree(Path(root) / "source", template / "source")
     from .nbgrader_run import nbgrader
@@ -279,6 +291,7 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
     tqdm.monitor_interval = 0  # no monitor thread: this process forks
     bar = tqdm(total=len(todo), unit="notebook", desc="autograde", disable=not progress, dynamic_ncols=True)
     running, queue, failed = {}, _first_jobs(todo, structure), 0
+    _remove_stale_socket_folders()
 
     jailed = sandbox.status()[0]
 
@@ -303,12 +316,14 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
                     continue
                 scratch = _prepare_scratch(root, template, student, notebooks)
                 slot = min(set(range(jobs)) - {job[4] for job in running.values()})
+                sockets = tempfile.mkdtemp(prefix=f"nnsb-{os.getpid()}-")  # short: Unix socket paths are limited
                 pid = os.fork()
                 if pid == 0:
-                    _run_child(scratch, student, notebooks, limits, slot)
-                running[pid] = (student, notebooks, scratch, time.monotonic(), slot)
+                    _run_child(scratch, student, notebooks, limits, slot, sockets)
+                running[pid] = (student, notebooks, scratch, time.monotonic(), slot, sockets)
             for pid, status in _reap(running, limits):
-                student, notebooks, scratch, start, _ = running.pop(pid)
+                student, notebooks, scratch, start, _, sockets = running.pop(pid)
+                shutil.rmtree(sockets, ignore_errors=True)
                 seconds = round((time.monotonic() - start) / len(notebooks), 1)
                 built = scratch / "autograded" / student / ASSIGNMENT
                 for notebook in notebooks:
@@ -318,9 +333,21 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
                     record(_result_from_scratch(root, scratch, student, notebook, status, seconds, limits, structure))
                 shutil.rmtree(scratch, ignore_errors=True)
     finally:
-        for pid in running:  # interrupted: take the jobs' kernels down too
+        for pid, job in running.items():  # interrupted: take the jobs' kernels down too
             _kill_group(pid)
+            shutil.rmtree(job[5], ignore_errors=True)
         bar.close()
+
+
+def _remove_stale_socket_folders():
+    """Socket folders of batches that were killed (SIGKILL leaves no chance to clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob("nnsb-*-*"):
+        try:
+            os.kill(int(folder.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, PermissionError):
+            pass
 
 
 def _kill_group(pid):
@@ -339,7 +366,7 @@ def _reap(running, limits):
     finished = []
     deadline = time.monotonic() + 0.2
     while not finished and time.monotonic() < deadline:
-        for pid, (_, notebooks, _, start, _) in list(running.items()):
+        for pid, (_, notebooks, _, start, *_) in list(running.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 _kill_group(pid)  # leftovers of a job, e.g. its kernel

@@ -22,7 +22,7 @@ class StderrIsNotAFailure(NbGraderPreprocessor):
 
 
 def error_reply_is_an_error(cell, cell_index, execute_reply):
-    """Execute hook: a cell whose execution failed gets an error output, shown or not.
+    """Execute hook (on_cell_error): a cell whose execution failed gets an error output, shown or not.
 
     nbgrader scores a graded cell by its outputs; student code that patches
     IPython's traceback display would make a failed test cell look passed.

@@ -183,13 +183,13 @@ def build_root(spec, root):
     jail = spec["jail"]
     _mount(None, "/", flags=MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m")
+    os.makedirs(root + "/tmp")  # first: the venv, the course or a socket folder may live in /tmp
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={jail['tmp_size']}")
     for path in spec["system"] + spec["readable"]:
         _bind(path, root)
     for link, target in spec["links"].items():
         os.symlink(target, root + link)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={jail['tmp_size']}")
-    for path in spec["writable"]:  # after /tmp, so a socket folder in /tmp stays visible
+    for path in spec["writable"]:
         _bind(path, root, writable=True)
     os.makedirs(root + "/dev/shm")
     for name in DEVICES:

@@ -20,6 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 from . import sandbox
 
 SLOT_ENV = "NNCOURSE_JOB_SLOT"  # set by the parallel autograder: one jail UID per job
+SOCKETS_ENV = "NNCOURSE_SOCKETS"  # set by the parallel autograder: a folder it removes even if the job is killed
 _warned = False
 
 
@@ -47,14 +48,18 @@ class SandboxedKernelManager(AsyncKernelManager):
             _warn_once(why)
             return
         self.jail = sandbox.Jail(workdir="", readable=test_code_dirs(), slot=int(os.environ.get(SLOT_ENV, "0")))
-        # Short paths: a Unix socket path may not exceed 107 bytes.
-        sockets = tempfile.mkdtemp(prefix="nnsb-", dir="/tmp")
-        os.chown(sockets, self.jail.uid, self.jail.uid)
-        self.jail.writable = [sockets]
         self.transport = "ipc"
-        self.connection_file = os.path.join(sockets, "kernel.json")
-        self.ip = os.path.join(sockets, "kernel-ipc")
         self._workdir_owner = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.jail is not None and not self.jail.writable:
+            # Short paths: a Unix socket path may not exceed 107 bytes.
+            sockets = tempfile.mkdtemp(prefix="k-", dir=os.environ.get(SOCKETS_ENV) or tempfile.gettempdir())
+            os.chown(sockets, self.jail.uid, self.jail.uid)
+            self.jail.writable = [sockets]
+            self.connection_file = os.path.join(sockets, "kernel.json")
+            self.ip = os.path.join(sockets, "kernel-ipc")
+        return await super()._async_pre_start_kernel(**kw)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -71,8 +76,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if self.jail is not None and not restart:
-            shutil.rmtree(self.jail.writable[0], ignore_errors=True)
+        if self.jail is not None and self.jail.writable and not restart:
+            shutil.rmtree(self.jail.writable.pop(), ignore_errors=True)
             if self._workdir_owner:
                 workdir, uid, gid = self._workdir_owner
                 if os.path.isdir(workdir):

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import threading
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -139,7 +140,7 @@ def attacked(released_course, tmp_path_factory, listener):
     port, hits = listener
     course = Path(shutil.copytree(released_course, tmp_path_factory.mktemp("attacks") / "course", symlinks=True))
     outside = tmp_path_factory.mktemp("outside")
-    targets = [str(outside / "escape.txt"), "/tmp/nncourse-attack-escape.txt", "../../../gradebook.db",
+    targets = [str(outside / "escape.txt"), f"/tmp/nncourse-attack-{uuid.uuid4().hex}.txt", "../../../gradebook.db",
                "../../../source/nn_layers/nn_helpers.py", "../../../release/nn_layers/escape.txt"]
     release, source = course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT
     submitted = course / "submitted"

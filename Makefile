@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean lab lab-student chromium
+.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql
 
 venv: $(STAMP)
 
@@ -14,8 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium postgresql
 	$(BIN)/python -m pytest
+
+# tests/test_postgres.py starts a throwaway server from Debian's postgresql.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's postgresql for the PostgreSQL gradebook test"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+		else echo "the PostgreSQL test needs Debian's postgresql: sudo apt-get install postgresql" >&2; fi; \
+	fi
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 chromium:

@@ -25,6 +25,7 @@ import resource
 import shutil
 import signal
 import sqlite3
+import sys
 import tempfile
 import time
 import traceback
@@ -103,6 +104,9 @@ def _run_child(scratch, student, notebooks, limits, slot, sockets):
         log = os.open(scratch / "nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        # The parent's sys.stdout/stderr may be other files (pytest's capture): use fds 1 and 2.
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
         os.chdir(scratch)
         warnings.resetwarnings()  # behave like a fresh nbgrader process, whatever the parent set
         env = hermetic_env(scratch / ".home")
@@ -116,7 +120,9 @@ def _run_child(scratch, student, notebooks, limits, slot, sockets):
         os.environ.update(env)
         from nbgrader.apps.nbgraderapp import NbGraderApp
 
-        argv = ["autograde", ASSIGNMENT, "--student", student, "--force", f"--Execute.timeout={limits.cell_timeout}"]
+        # The job's own SQLite gradebook, whatever database the course uses (e.g. PostgreSQL).
+        argv = ["autograde", ASSIGNMENT, "--student", student, "--force", f"--Execute.timeout={limits.cell_timeout}",
+                f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"]
         if len(notebooks) == 1:
             argv += ["--notebook", notebooks[0]]
         try:
@@ -240,7 +246,8 @@ def _template_db(root):
     shutil.copytree(Path(root) / "source", template / "source")
     from .nbgrader_run import nbgrader
 
-    nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(template, "generate_assignment", ASSIGNMENT, "--force",
+             f"--CourseDirectory.db_url=sqlite:///{template / 'gradebook.db'}")
     return template / "gradebook.db"
 
 

@@ -72,6 +72,7 @@ def test_hostile_submission_is_graded_right_or_fails_loudly(graded, name):
     for result in results.values():
         if result.status in (FAILED, MISSING):
             assert len(result.reason) > 10, f"{name}/{result.notebook}: no readable reason"
+            assert "exited with status" not in result.reason, f"{name}/{result.notebook}: a vague reason: {result.reason}"
             assert result.score is None, "a notebook that failed to grade must not carry a score"
 
 

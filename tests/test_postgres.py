@@ -1,0 +1,105 @@
+"""The parallel autograder against a real PostgreSQL gradebook (CourseDirectory.db_url).
+
+A throwaway server (Debian's postgresql, started here as the postgres user on a
+Unix socket only) holds the course gradebook; nbgrader registers the
+assignment there, the jobs grade in their own SQLite scratch gradebooks and
+the parent merges into PostgreSQL.  `make test` installs postgresql when it is
+missing (as root).
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course.autograde import COURSE_ID, Limits, autograde
+from course.classroom import build_class
+from course.nbgrader_run import ASSIGNMENT, nbgrader
+from course.results import FAILED, GRADED
+
+pytestmark = pytest.mark.postgres
+NOTEBOOKS = ["01_activations", "03_sequential", "07_losses"]
+STUDENTS = ["reference", "untouched", "ce_log_eps", "invalid_json"]
+
+
+def _pg_bin():
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found: as root, apt-get install -y postgresql "
+                    "(`make test` does this when run as root)", pytrace=False)
+    return found[-1].parent
+
+
+def _as_postgres(*cmd, **kwargs):
+    return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *cmd],
+                          check=True, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    pg = _pg_bin()
+    if os.geteuid() != 0:
+        pytest.fail("the PostgreSQL test starts a server as the postgres user: run it as root (CI does)",
+                    pytrace=False)
+    base = Path(tempfile.mkdtemp(prefix="nnpg-"))  # /tmp itself: the postgres user cannot enter pytest's folders
+    shutil.chown(base, "postgres", "postgres")
+    data, sockets, port = base / "data", base / "sockets", 54329
+    _as_postgres("mkdir", str(sockets))
+    _as_postgres(str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "grader", "--no-sync")
+    _as_postgres(str(pg / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w", "-o",
+                 f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off", "start")
+    try:
+        _as_postgres(str(pg / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "grader", "nn_layers")
+        yield f"postgresql+psycopg2://grader@/nn_layers?host={sockets}&port={port}"
+    finally:
+        subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+                        str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def graded(postgres_url, released_course, tmp_path_factory):
+    course = Path(shutil.copytree(released_course, tmp_path_factory.mktemp("pg") / "course", symlinks=True))
+    (course / "gradebook.db").unlink()
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # registers the assignment in PostgreSQL
+    build_class(course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT, course / "submitted", STUDENTS)
+    results = autograde(course, notebooks=NOTEBOOKS, jobs=2, limits=Limits(cell_timeout=30, job_timeout=120),
+                        progress=False)
+    return course, postgres_url, {(r.student, r.notebook): r for r in results}
+
+
+def test_grades_land_in_postgresql(graded):
+    course, url, results = graded
+    with Gradebook(url, course_id=COURSE_ID) as gb:
+        for notebook in NOTEBOOKS:
+            reference = gb.find_submission_notebook(notebook, ASSIGNMENT, "reference")
+            untouched = gb.find_submission_notebook(notebook, ASSIGNMENT, "untouched")
+            assert reference.score == reference.max_score > 0, notebook
+            assert untouched.score == 0, notebook
+        ce = {g.name: g.score for g in gb.find_submission_notebook("07_losses", ASSIGNMENT, "ce_log_eps").grades}
+        assert ce["cross_entropy_hidden"] == 0 and ce["softmax_hidden"] > 0, ce
+    assert not (course / "gradebook.db").exists(), "a SQLite gradebook appeared next to the PostgreSQL one"
+
+
+def test_status_records_match_postgresql(graded):
+    _, _, results = graded
+    assert results["reference", "01_activations"].status == GRADED
+    assert results["reference", "01_activations"].score == 6
+    assert results["invalid_json", "03_sequential"].status == FAILED
+    assert "JSON" in results["invalid_json", "03_sequential"].reason
+    assert results["invalid_json", "07_losses"].status == GRADED
+
+
+def test_rerun_is_idempotent_against_postgresql(graded):
+    course, url, _ = graded
+    with Gradebook(url, course_id=COURSE_ID) as gb:
+        before = {(s.student.id, n.name): n.score for s in gb.assignment_submissions(ASSIGNMENT) for n in s.notebooks}
+    autograde(course, notebooks=NOTEBOOKS, jobs=2, progress=False)  # every pair has a record: nothing to do
+    with Gradebook(url, course_id=COURSE_ID) as gb:
+        after = {(s.student.id, n.name): n.score for s in gb.assignment_submissions(ASSIGNMENT) for n in s.notebooks}
+    assert before == after and before

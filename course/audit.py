@@ -20,12 +20,14 @@ nbgrader scores differ is flagged in the export and the report.
 """
 import ast
 import dataclasses
+import functools
 import json
 import math
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -169,7 +171,7 @@ class Audit:
     seconds: float
 
 
-def _run_jail(workdir, slot):
+def _run_jail(workdir, slot, timeout):
     """Run probes.runner on workdir, jailed when possible; its exit status is not trusted."""
     import probes
 
@@ -180,19 +182,38 @@ def _run_jail(workdir, slot):
             shutil.chown(path, user=sandbox.UID_BASE + slot)
         shutil.chown(workdir, user=sandbox.UID_BASE + slot)
         jail = sandbox.Jail(workdir=str(workdir), readable=list(probes.__path__), slot=slot,
-                            cpu_seconds=TIMEOUT, memory=2 * 2**30, file_size=MAX_OUTPUT)
+                            cpu_seconds=timeout, memory=2 * 2**30, file_size=MAX_OUTPUT)
         cmd = sandbox.wrap(cmd, jail)
     try:
         subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=TIMEOUT, env=sandbox._jail_env(sandbox.Jail("")))
+                       stderr=subprocess.DEVNULL, timeout=timeout, env=sandbox.jail_env(sandbox.Jail("")))
     except subprocess.TimeoutExpired:
         pass  # partial outputs still count; the rest scores 0
     return ok
 
 
-def audit_notebook(submitted, source, helper, slot=0):
-    """Audit one submitted notebook against its source notebook; never raises for student input."""
+_REFERENCE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_run_cached(unit_name):
     import probes
+    from solutions.checks import UNITS
+
+    unit = UNITS[unit_name]
+    inputs = unit.make_inputs(np.random.default_rng(probes.core.SEED))
+    return inputs, probes.core.run_probe(unit, unit.reference, inputs)
+
+
+def _reference_run(unit_name):
+    """(inputs, reference outputs) of a check: the same for every student, computed once.
+    Locked: the probes seed NumPy's global RNG, which parallel audits must not share."""
+    with _REFERENCE_LOCK:
+        return _reference_run_cached(unit_name)
+
+
+def audit_notebook(submitted, source, helper, slot=0, timeout=TIMEOUT):
+    """Audit one submitted notebook against its source notebook; never raises for student input."""
     from solutions.checks import UNITS
 
     start = time.monotonic()
@@ -218,12 +239,12 @@ def audit_notebook(submitted, source, helper, slot=0):
                 continue
             unit_name, object_name = check
             unit = UNITS[unit_name]
-            inputs = unit.make_inputs(np.random.default_rng(probes.core.SEED))
+            inputs, want = _reference_run(unit_name)
             np.savez(workdir / f"inputs-{unit_name}.npz", **inputs)
-            expected[gid] = (unit, inputs, probes.core.run_probe(unit, unit.reference, inputs))
+            expected[gid] = (unit, inputs, want)
             wanted.append([unit_name, object_name])
         (workdir / "request.json").write_text(json.dumps({"checks": wanted}))
-        jailed = _run_jail(workdir, slot)
+        jailed = _run_jail(workdir, slot, timeout)
         records = {}
         out = workdir / "outputs.json"
         if out.is_file() and not out.is_symlink() and out.stat().st_size <= MAX_OUTPUT:

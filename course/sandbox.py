@@ -89,7 +89,7 @@ def wrap(cmd, jail):
         "links": links,
         "readable": [os.path.realpath(p) for p in jail.readable],
         "writable": [os.path.realpath(p) for p in [jail.workdir, *jail.writable]],
-        "env": _jail_env(jail),
+        "env": jail_env(jail),
         "python": sys.executable,
     }
     limits = [f"--as={jail.memory}", f"--cpu={jail.cpu_seconds}", f"--nproc={jail.processes}",
@@ -102,7 +102,7 @@ def wrap(cmd, jail):
             json.dumps(spec), "--", *drop, "prlimit", *limits, "--", *cmd]
 
 
-def _jail_env(jail):
+def jail_env(jail):
     """A clean environment: nothing of the instructor's leaks in, only what the kernel needs."""
     env = {key: os.environ[key] for key in PASS_ENV if key in os.environ}
     env.update({

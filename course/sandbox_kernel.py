@@ -14,6 +14,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -67,10 +68,12 @@ class SandboxedKernelManager(AsyncKernelManager):
             return cmd
         workdir = os.path.realpath(self._launch_args.get("cwd") or os.getcwd())
         self.jail.workdir = workdir
-        if self._workdir_owner is None:
+        # nbgrader's per-student autograded folder becomes writable for the student's code; any
+        # other folder (e.g. `nbgrader validate` on a notebook in release/) stays read-only to it.
+        if "autograded" in Path(workdir).parts and self._workdir_owner is None:
             stat = os.stat(workdir)
             self._workdir_owner = (workdir, stat.st_uid, stat.st_gid)
-        os.chown(workdir, self.jail.uid, self.jail.uid)  # the student's code may write here, and only here
+            os.chown(workdir, self.jail.uid, self.jail.uid)
         os.chown(self.connection_file, self.jail.uid, self.jail.uid)  # written 0600 by us
         return sandbox.wrap(cmd, self.jail)
 

@@ -1,0 +1,117 @@
+"""The out-of-kernel audit on its own: it agrees with the hidden tests on honest and buggy
+students, and it fails closed on anything malformed, missing or hanging."""
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course import audit, classroom
+from course.classroom import STUDENTS, build_class
+from course.nbgrader_run import ASSIGNMENT, ROOT
+from course.results import NotebookResult
+from solutions.checks import UNITS
+
+SOURCE = ROOT / "source" / ASSIGNMENT
+HELPER = ROOT / "release" / ASSIGNMENT / "nn_helpers.py"
+BUGGY = ["seed_student", "bn_momentum", "adam_counter", "ce_log_eps", "relu_kink", "dropout_keep_prob"]
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("audit")
+    build_class(ROOT / "release" / ASSIGNMENT, SOURCE, folder, ["reference", "untouched"] + BUGGY)
+    return folder
+
+
+def _audit(students, name, notebook, **kwargs):
+    return audit.audit_notebook(students / name / ASSIGNMENT / f"{notebook}.ipynb", SOURCE / f"{notebook}.ipynb",
+                                HELPER, **kwargs)
+
+
+def test_reference_gets_every_audited_point_and_untouched_none(students):
+    for source in sorted(SOURCE.glob("*.ipynb")):
+        points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
+                  for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+        full = _audit(students, "reference", source.stem)
+        assert {g: s for g, s in full.cells.items() if s is not None} == \
+            {g: p for g, p in points.items() if full.cells[g] is not None}, (source.stem, full.reasons)
+        empty = _audit(students, "untouched", source.stem)
+        assert all(not s for s in empty.cells.values()), (source.stem, empty.cells)
+    assert sum(s is None for s in full.cells.values()) <= 1  # only the digits-training cell is not audited
+
+
+@pytest.mark.parametrize("name", BUGGY)
+def test_audit_fails_exactly_the_cells_the_bug_breaks(students, name):
+    expect = STUDENTS[name].expect
+    touched = {nb for nb, ids in classroom.GRADE_IDS.items() if set(ids) & expect.zero}
+    assert touched, name
+    for notebook in sorted(touched):
+        result = _audit(students, name, notebook)
+        for grade_id, score in result.cells.items():
+            if score is None:
+                continue
+            assert (score == 0) == (grade_id in expect.zero), (name, grade_id, score, result.reasons)
+
+
+def test_a_hanging_student_scores_zero_with_a_reason(tmp_path):
+    notebook = nbformat.read(ROOT / "release" / ASSIGNMENT / "01_activations.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
+    cell.source = "class ReLU(Layer):\n    def forward(self, x):\n        while True:\n            pass\n"
+    path = tmp_path / "01_activations.ipynb"
+    nbformat.write(notebook, path)
+    result = audit.audit_notebook(path, SOURCE / "01_activations.ipynb", HELPER, timeout=5)
+    assert result.cells == {"relu_hidden": 0, "sigmoid_hidden": 0, "tanh_hidden": 0}
+    assert "no output" in result.reasons["relu_hidden"]
+
+
+def test_an_unreadable_notebook_scores_zero(tmp_path):
+    path = tmp_path / "01_activations.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    result = audit.audit_notebook(path, SOURCE / "01_activations.ipynb", HELPER)
+    assert set(result.cells.values()) == {0} and "unreadable" in result.reasons["relu_hidden"]
+
+
+# --- the trusted side's validation of what crosses the boundary ----------------------------------
+
+WANT = {"forward": np.zeros((2, 3)), "flag": True, "order": "[5, 5]", "loss": 0.5}
+
+
+@pytest.mark.parametrize("record", [
+    None, "text", [], {"outputs": []}, {"error": "boom"},
+    {"outputs": {"forward": {"kind": "array", "shape": [2, 3], "value": [0] * 5}}},          # too few numbers
+    {"outputs": {"forward": {"kind": "array", "shape": [3, 2], "value": [0] * 6}}},          # wrong shape
+    {"outputs": {"forward": {"kind": "array", "shape": [2, 3], "value": ["0"] * 6}}},        # strings
+    {"outputs": {"forward": {"kind": "array", "shape": [2, 3], "value": [True] * 6}}},       # booleans
+    {"outputs": {"forward": {"kind": "array", "shape": [10**8], "value": []}}},              # absurd shape
+    {"outputs": {"forward": {"kind": "str", "value": "[[0, 0, 0], [0, 0, 0]]"}}},            # wrong kind
+    {"outputs": {"forward": {"kind": "array", "shape": [2, 3], "value": [0] * 6, "x": 1}}},  # extra field
+    {"outputs": {"forward": {"kind": "array", "shape": [2, 3], "value": [0] * 6},
+                 "flag": {"kind": "bool", "value": 1}}},                                     # int posing as bool
+], ids=lambda r: str(r)[:60])
+def test_malformed_output_fails_closed(record):
+    def compare(inputs, got, want):
+        for key in want:
+            if key not in got:
+                raise AssertionError(f"no {key}")
+
+    unit = UNITS["relu"].__class__(title="t", reference=None, make_inputs=None, run=None, compare=compare)
+    passed, reason = audit.judge(unit, {}, WANT, record)
+    assert not passed and reason
+
+
+def test_well_formed_output_is_decoded_exactly():
+    record = {"forward": {"kind": "array", "shape": [2, 3], "value": [0.5] * 6},
+              "flag": {"kind": "bool", "value": True}, "order": {"kind": "str", "value": "[5, 5]"},
+              "loss": {"kind": "int", "value": 1}}
+    got = {key: audit.decode(item, WANT[key]) for key, item in record.items()}
+    assert got["forward"].shape == (2, 3) and got["flag"] is True and got["order"] == "[5, 5]"
+    assert isinstance(got["loss"], float) and math.isclose(got["loss"], 1.0)
+
+
+def test_mismatches_become_flags():
+    result = NotebookResult("s", "01_activations", "graded", cells={"relu_hidden": (2, 2), "tanh_hidden": (2, 2)},
+                            audit={"cells": {"relu_hidden": 0, "tanh_hidden": 2}, "reasons": {"relu_hidden": "x"}})
+    flags = audit.audit_flags([result])
+    assert [(f["cell"], f["rule"], f["severity"]) for f in flags] == [("relu_hidden", "audit-mismatch", "high")]

@@ -36,6 +36,7 @@ import nbformat
 import numpy as np
 
 from . import sandbox
+from .cheatscan import parse_cell
 from .nbgrader_run import ASSIGNMENT
 from .results import FAILED, MISSING, read_all, write_result
 
@@ -62,17 +63,6 @@ def hidden_checks(source_notebook):
     return checks
 
 
-def _python_source(cell_source):
-    """A cell as Python: IPython syntax (magics, !shell) translated the way the kernel would."""
-    try:
-        ast.parse(cell_source)
-        return cell_source
-    except SyntaxError:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(cell_source)
-
-
 def _is_constant(node):
     return all(isinstance(n, (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.BinOp, ast.operator,
                               ast.unaryop, ast.Load, ast.Store, ast.Name)) for n in ast.walk(node.value))
@@ -85,7 +75,7 @@ def definitions(notebook):
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(_python_source(cell.source))
+            tree = parse_cell(cell.source)  # IPython syntax (magics, !shell) as the kernel reads it
         except SyntaxError:
             continue  # the kernel would fail on it too
         for node in tree.body:
@@ -176,7 +166,7 @@ def _run_jail(workdir, slot, timeout):
     import probes
 
     cmd = [sys.executable, "-I", "-m", "probes.runner", str(workdir)]
-    ok, _ = sandbox.status()
+    ok = sandbox.available()
     if ok:
         for path in workdir.iterdir():
             shutil.chown(path, user=sandbox.UID_BASE + slot)
@@ -269,11 +259,7 @@ def audit_course(root, students=None, jobs=2, progress=True):
     from tqdm import tqdm
 
     root = Path(root)
-    ok, why = sandbox.status()
-    if not ok:
-        if sandbox.required():
-            raise SystemExit(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
-        sandbox.warn_unsandboxed(why)
+    sandbox.available()  # warns, or refuses under NNCOURSE_SANDBOX=require
     results = [r for r in read_all(root) if r.status not in (FAILED, MISSING)
                and (not students or r.student in students)]
     helper = root / "release" / ASSIGNMENT / "nn_helpers.py"

@@ -34,6 +34,7 @@ import warnings
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
@@ -47,6 +48,16 @@ COURSE_ID = "nn-layers"
 MEMORY_LIMIT = 4 * 2**30      # address space per process: a memory bomb ends in MemoryError
 FILE_LIMIT = 256 * 2**20      # largest file a job may write
 PR_SET_PDEATHSIG = 1
+
+
+class Job(NamedTuple):
+    """A running grading job, by the PID of its forked child."""
+    student: str
+    notebooks: tuple
+    scratch: Path
+    start: float       # time.monotonic()
+    slot: int          # which jail UID it uses
+    sockets: str       # its kernels' socket folder, removed by the parent
 
 
 @dataclass
@@ -269,11 +280,7 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
     todo = [(s, nb) for s in students for nb in wanted if force or read_result(root, s, nb) is None]
     shutil.rmtree(root / "grading" / ".work", ignore_errors=True)
     if todo:
-        ok, why = sandbox.status()
-        if not ok:
-            if sandbox.required():
-                raise SystemExit(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
-            sandbox.warn_unsandboxed(why)
+        sandbox.available()  # warns, or refuses under NNCOURSE_SANDBOX=require
         template = _template_db(root)
         _run_jobs(root, template, todo, jobs, limits, structure, progress)
     return [read_result(root, s, nb) for s in students for nb in wanted]
@@ -300,7 +307,7 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
     running, queue, failed = {}, _first_jobs(todo, structure), 0
     _remove_stale_socket_folders()
 
-    jailed = sandbox.status()[0]
+    jailed = sandbox.available()
 
     def record(result):
         nonlocal failed
@@ -322,12 +329,12 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
                 if not notebooks:
                     continue
                 scratch = _prepare_scratch(root, template, student, notebooks)
-                slot = min(set(range(jobs)) - {job[4] for job in running.values()})
+                slot = min(set(range(jobs)) - {job.slot for job in running.values()})
                 sockets = tempfile.mkdtemp(prefix=f"nnsb-{os.getpid()}-")  # short: Unix socket paths are limited
                 pid = os.fork()
                 if pid == 0:
                     _run_child(scratch, student, notebooks, limits, slot, sockets)
-                running[pid] = (student, notebooks, scratch, time.monotonic(), slot, sockets)
+                running[pid] = Job(student, notebooks, scratch, time.monotonic(), slot, sockets)
             for pid, status in _reap(running, limits):
                 student, notebooks, scratch, start, _, sockets = running.pop(pid)
                 shutil.rmtree(sockets, ignore_errors=True)
@@ -342,7 +349,7 @@ def _run_jobs(root, template, todo, jobs, limits, structure, progress):
     finally:
         for pid, job in running.items():  # interrupted: take the jobs' kernels down too
             _kill_group(pid)
-            shutil.rmtree(job[5], ignore_errors=True)
+            shutil.rmtree(job.sockets, ignore_errors=True)
         bar.close()
 
 
@@ -373,12 +380,12 @@ def _reap(running, limits):
     finished = []
     deadline = time.monotonic() + 0.2
     while not finished and time.monotonic() < deadline:
-        for pid, (_, notebooks, _, start, *_) in list(running.items()):
+        for pid, job in list(running.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 _kill_group(pid)  # leftovers of a job, e.g. its kernel
                 finished.append((pid, status))
-            elif time.monotonic() - start > limits.job_timeout * len(notebooks):
+            elif time.monotonic() - job.start > limits.job_timeout * len(job.notebooks):
                 _kill_group(pid)
                 finished.append((pid, "timeout"))
         if not finished:

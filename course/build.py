@@ -14,7 +14,7 @@ Inside code cells two directives pull code from the reference package:
     # @solution ReLU.forward     the method's body, between BEGIN/END SOLUTION markers
     # @given ReLU.__init__       the method's body as is, for code students are given
 
-The helper module template may say ``# @module solutions.base`` to inline that
+The helper module template may say ``# @module probes.base`` to inline that
 module, which holds only answer-free base classes.
 
 Usage: python -m course.build [--check]

@@ -220,7 +220,7 @@ def _truncate(text, length=DETAIL_LENGTH):
 
 
 @lru_cache(maxsize=4096)  # the course's own cells recur in every submission; trees are only read
-def _parse(source):
+def parse_cell(source):
     """IPython source -> ast.Module (SyntaxError if it does not parse).  Never runs it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes etc. in student code are not our warnings
@@ -425,7 +425,7 @@ class CellScanner(ast.NodeVisitor):
     def scan_nested(self, source, line):
         """Scan code held in a string, starting on cell line ``line``; False if it does not parse."""
         try:
-            tree = _parse(source)
+            tree = parse_cell(source)
         except SyntaxError:
             return False
         CellScanner(self.names, self.findings, self.offset + line - 1).visit(tree)
@@ -697,7 +697,7 @@ def scan_cells(sources, known=frozenset()):
     names, trees = Names(), []
     for source in sources:
         try:
-            tree = _parse(source)
+            tree = parse_cell(source)
         except SyntaxError as error:
             tree = error
         else:

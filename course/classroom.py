@@ -202,6 +202,12 @@ def reference(release_dir, source_dir, dest):
         nbformat.write(nb, path)
 
 
+def submit(course, student, build=reference):
+    """Hand in ``build``'s submission (e.g. ``reference``, ``untouched``) as ``student`` of ``course``."""
+    course = Path(course)
+    build(course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT, course / "submitted" / student / ASSIGNMENT)
+
+
 # --- editing one notebook of a built submission -----------------------------------------------------
 
 @dataclass(frozen=True)

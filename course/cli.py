@@ -170,9 +170,15 @@ def parser():
 
 
 def main(argv=None):
+    from .sandbox import Unavailable
+
     args = parser().parse_args(argv)
     args.course = args.course.resolve()
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Unavailable as refusal:
+        print(refusal, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

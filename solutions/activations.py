@@ -1,7 +1,7 @@
 """Element-wise activations: ReLU, Sigmoid, Tanh."""
 import numpy as np
 
-from .base import Layer
+from probes.base import Layer
 
 
 class ReLU(Layer):

@@ -1,7 +1,7 @@
 """Batch normalisation over the batch axis, as torch.nn.BatchNorm1d."""
 import numpy as np
 
-from .base import Layer
+from probes.base import Layer
 
 
 class BatchNorm(Layer):

@@ -1,7 +1,7 @@
 """Inverted dropout."""
 import numpy as np
 
-from .base import Layer
+from probes.base import Layer
 
 
 class Dropout(Layer):

@@ -1,7 +1,7 @@
 """The fully connected layer."""
 import numpy as np
 
-from .base import Layer
+from probes.base import Layer
 
 
 class Linear(Layer):

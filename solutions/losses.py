@@ -1,7 +1,7 @@
 """softmax, one-hot encoding and the two losses."""
 import numpy as np
 
-from .base import Loss
+from probes.base import Loss
 
 
 def softmax(x):

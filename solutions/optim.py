@@ -1,7 +1,7 @@
 """Optimizers: SGD with momentum and Adam, with torch.optim's update rules."""
 import numpy as np
 
-from .base import Optimizer
+from probes.base import Optimizer
 
 
 class SGD(Optimizer):

@@ -1,5 +1,5 @@
 """A container that chains layers."""
-from .base import Layer
+from probes.base import Layer
 
 
 class Sequential(Layer):

@@ -1,7 +1,6 @@
 """The out-of-kernel audit on its own: it agrees with the hidden tests on honest and buggy
 students, and it fails closed on anything malformed, missing or hanging."""
 import math
-from pathlib import Path
 
 import nbformat
 import numpy as np

@@ -1,8 +1,6 @@
 """The parallel autograder (course/autograde.py) against stock nbgrader:
 same grades, resumable after SIGKILL, idempotent, and never stopped by a
 locked SQLite gradebook."""
-import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -12,24 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from nbgrader.api import Gradebook
 
 from course.autograde import autograde
-from course.nbgrader_run import ASSIGNMENT, ROOT, nbgrader
+from course.classroom import reference, submit, untouched
+from course.nbgrader_run import ASSIGNMENT, nbgrader
 from course.results import GRADED, read_all, status_dir
 
 NOTEBOOKS = ["01_activations", "03_sequential"]
 GRADE = ("autograde", "--jobs", "2", "--quiet", "--notebook", NOTEBOOKS[0], "--notebook", NOTEBOOKS[1])
-
-
-def submit(course, student, answers):
-    """answers: 'reference' (source notebooks) or 'untouched' (the release)."""
-    folder = course / "submitted" / student / ASSIGNMENT
-    shutil.copytree(course / "release" / ASSIGNMENT, folder)
-    if answers == "reference":
-        for notebook in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
-            shutil.copy(notebook, folder / notebook.name)
 
 
 def scores(course, student):
@@ -52,8 +41,8 @@ def cli(course, *args, timeout=300):
 def test_parallel_grades_equal_serial_nbgrader(new_course, tmp_path):
     serial = Path(shutil.copytree(new_course, tmp_path / "serial", symlinks=True))
     for course in (new_course, serial):
-        submit(course, "alice", "reference")
-        submit(course, "bob", "untouched")
+        submit(course, "alice", reference)
+        submit(course, "bob", untouched)
     for student in ("alice", "bob"):
         for notebook in NOTEBOOKS:
             nbgrader(serial, "autograde", ASSIGNMENT, "--student", student, "--notebook", notebook)
@@ -72,7 +61,7 @@ def records(course):
 
 def test_killed_batch_resumes_and_reruns_change_nothing(new_course):
     for student in ("ann", "ben", "cid"):
-        submit(new_course, student, "reference")
+        submit(new_course, student, reference)
     batch = subprocess.Popen(cli_args(new_course, *GRADE), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while len(records(new_course)) < 2 and time.monotonic() < deadline and batch.poll() is None:
@@ -94,7 +83,7 @@ def test_killed_batch_resumes_and_reruns_change_nothing(new_course):
 
 def test_a_locked_gradebook_never_aborts_the_batch(new_course):
     for student in ("dora", "egon"):
-        submit(new_course, student, "reference")
+        submit(new_course, student, reference)
     stop, held = threading.Event(), []
 
     def hog():  # another writer holding the SQLite lock for seconds at a time

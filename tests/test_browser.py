@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import matplotlib.image
@@ -23,6 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from course import lab
 from course.autograde import autograde
+from course.classroom import reference, submit, untouched
 from course.nbgrader_run import ASSIGNMENT, course_copy
 from course.results import GRADED, assignment_structure
 
@@ -270,19 +270,10 @@ def test_source_notebook_plots_render(page, start_lab, tmp_path):
     output(page, plot).locator("img").screenshot(path=page.screens.folder / "figure-only.png")
 
 
-def submit(course, student, answers):
-    """answers: 'reference' (the source notebooks) or 'untouched' (the release as handed out)."""
-    folder = course / "submitted" / student / ASSIGNMENT
-    shutil.copytree(course / "release" / ASSIGNMENT, folder)
-    if answers == "reference":
-        for notebook in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
-            shutil.copy(notebook, folder / notebook.name)
-
-
 def test_formgrader_shows_autograded_class(page, start_lab, new_course):
     """After an autograde, the formgrader lists nn_layers, its eight notebooks and each one's submissions."""
-    submit(new_course, "alice", "reference")
-    submit(new_course, "bob", "untouched")
+    submit(new_course, "alice", reference)
+    submit(new_course, "bob", untouched)
     results = autograde(new_course, jobs=2, progress=False)
     assert [r.status for r in results] == [GRADED] * 16, [(r.student, r.notebook, r.status, r.reason) for r in results]
     structure = assignment_structure(new_course)

@@ -8,7 +8,6 @@ CI runs as root, so the jail is exercised; elsewhere the jail tests fail
 loudly rather than pass vacuously.
 """
 import json
-import os
 import shutil
 import socket
 import threading

@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-# @module solutions.base
+# @module probes.base
 
 
 # --- Численная проверка градиентов ---------------------------------------------

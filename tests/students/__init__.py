@@ -1,7 +1,7 @@
 """Student implementations used to test the grading checks (``solutions.checks``).
 
 Plain notebook-style code, written the way students write it: only the given
-base class ``solutions.base.Layer`` is imported from the course package.
+base class ``probes.base.Layer`` is imported from the course package.
 
 * ``correct``   — right answers written differently from the reference;
 * ``seed``      — code transcribed from the seed student notebook

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from solutions.base import Layer
+from probes.base import Layer
 
 
 # --- activations ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ the docstring names the bug.  Bugs taken from the seed notebook live in ``seed``
 """
 import numpy as np
 
-from solutions.base import Layer
+from probes.base import Layer
 
 from . import correct as ok
 from . import seed

@@ -7,7 +7,7 @@ mutant carries exactly one of the seed's mistakes.
 """
 import numpy as np
 
-from solutions.base import Layer
+from probes.base import Layer
 
 
 # --- correct as written ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Base classes the course gives to students: Layer, Loss, Optimizer.
 
-They hold no answers.  The notebook build copies this file into the student
-helper module, so its docstrings are in Russian, like the notebooks.
+They hold no answers: the reference, the checks' stand-ins (``probes.fixtures``)
+and the students all build on them.  The notebook build copies this file into
+the student helper module, so its docstrings are in Russian, like the notebooks.
 """
 
 

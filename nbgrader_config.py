@@ -24,7 +24,7 @@ c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 # Student code runs in a jail: no gradebook, source/ or network (course/sandbox.py).
-c.Execute.kernel_manager_class = "course.sandbox_kernel.SandboxedKernelManager"
+c.Execute.kernel_manager_class = "course.jail.kernel.SandboxedKernelManager"
 # A failed cell scores 0 even if student code hid its traceback.
 c.Execute.on_cell_error = error_reply_is_an_error
 

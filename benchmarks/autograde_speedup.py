@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course.autograde import Limits, autograde  # noqa: E402
+from course.grading import Limits, autograde  # noqa: E402
 from course.classroom import STUDENTS, build_class  # noqa: E402
 from course.nbgrader_run import ASSIGNMENT, course_copy, generate_release, nbgrader  # noqa: E402
 

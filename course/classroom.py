@@ -19,7 +19,7 @@ a kernel or student code.
 writes ``submitted/<name>/nn_layers/`` for every student in ``STUDENTS`` and
 returns ``{name: description}``.  Each student's ``expect`` (an ``Expect``)
 states what a correct grader must report; ``Expect.violations`` compares it
-with the grader's ``NotebookResult`` records (course.results).
+with the grader's ``NotebookResult`` records (course.grading.results).
 """
 import json
 import shutil
@@ -30,7 +30,7 @@ from typing import Callable
 
 import nbformat
 
-from .results import FAILED, GRADED, MANUAL, MISSING
+from .grading.results import FAILED, GRADED, MANUAL, MISSING
 
 ASSIGNMENT = "nn_layers"
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
@@ -102,7 +102,7 @@ class Expect:
         """Where ``results`` break the expectation: a list of messages, empty if none.
 
         results: {notebook: NotebookResult} or an iterable of NotebookResult (one student);
-        structure: {notebook: {grade_id: max_points}} (course.results.assignment_structure),
+        structure: {notebook: {grade_id: max_points}} (course.grading.results.assignment_structure),
         GRADE_IDS with unchecked maxima if None.
         """
         if not isinstance(results, Mapping):

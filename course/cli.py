@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from .cheatscan import HIGH, save_flags, scan_course
+from .trust.cheatscan import HIGH, save_flags, scan_course
 from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
-from .results import GRADED, assignment_structure, read_all
+from .grading.results import GRADED, assignment_structure, read_all
 
 def cmd_release(args):
     """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
@@ -28,7 +28,7 @@ def cmd_release(args):
 
 def cmd_autograde(args):
     """Grade submissions in parallel; resumable (only missing notebooks are graded unless --force)."""
-    from .autograde import Limits, autograde
+    from .grading import Limits, autograde
 
     start = time.perf_counter()
     results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs, force=args.force,
@@ -76,7 +76,7 @@ def cmd_scan(args):
 
 def cmd_audit(args):
     """Re-grade every graded notebook out of the kernel, in a jail without the reference; flag mismatches."""
-    from .audit import audit_course, audit_flags
+    from .trust.audit import audit_course, audit_flags
 
     results = audit_course(args.course, students=args.student, jobs=args.jobs, progress=not args.quiet)
     flags = audit_flags(results)
@@ -88,7 +88,7 @@ def cmd_audit(args):
 
 def graded_results(course):
     """Status records as export and report count them (c.Audit.grade_of_record), and every flag."""
-    from .audit import audit_flags, with_grade_of_record
+    from .trust.audit import audit_flags, with_grade_of_record
 
     results = read_all(course)
     return with_grade_of_record(results, course), current_flags(course) + audit_flags(results)
@@ -170,7 +170,7 @@ def parser():
 
 
 def main(argv=None):
-    from .sandbox import Unavailable
+    from .jail.sandbox import Unavailable
 
     args = parser().parse_args(argv)
     args.course = args.course.resolve()

@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from .audit import audit_course, audit_flags, with_grade_of_record
-from .autograde import Limits, autograde
-from .cheatscan import save_flags, scan_course
+from .trust.audit import audit_course, audit_flags, with_grade_of_record
+from .grading import Limits, autograde
+from .trust.cheatscan import save_flags, scan_course
 from .classroom import build_class
 from .feedback import scan_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .report import write_csv, write_report
-from .results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, read_all
+from .grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, read_all
 
 # Hostile students hang on purpose: keep the demo's waits short.
 DEMO_LIMITS = Limits(cell_timeout=30, job_timeout=240)

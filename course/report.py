@@ -1,6 +1,6 @@
 """Per-question grade CSV and an HTML class report with figures.
 
-Input is what the parallel autograder records (``course.results``): one
+Input is what the parallel autograder records (``course.grading.results``): one
 ``NotebookResult`` per (student, notebook) and the assignment structure
 ``{notebook: {grade_id: max_points}}``.
 
@@ -14,7 +14,7 @@ import datetime
 import html
 from pathlib import Path
 
-from .results import FAILED, GRADED, MANUAL, MISSING
+from .grading.results import FAILED, GRADED, MANUAL, MISSING
 
 NOT_GRADED = "not graded yet"  # no record for this (student, notebook) at all
 # Worst last: the overall status of a student is the worst of their notebooks.
@@ -90,7 +90,7 @@ def overall_status(statuses):
 
 
 def flags_by_notebook(flags):
-    """{(student, notebook): [flag, ...]} of cheat-scan flags (course.cheatscan)."""
+    """{(student, notebook): [flag, ...]} of cheat-scan flags (course.trust.cheatscan)."""
     grouped = {}
     for f in flags or ():
         grouped.setdefault((str(f.get("student", "")), str(f.get("notebook", ""))), []).append(f)
@@ -381,7 +381,7 @@ def write_report(out_dir, results, structure, flags=None):
     complete = sum(1 for row in rows if row[-1] == GRADED)
     rates = pass_rates(results, structure)
     flag_map = flags_by_notebook(flags)
-    from .audit import unsandboxed as why_unsandboxed
+    from .trust.audit import unsandboxed as why_unsandboxed
 
     unsandboxed = why_unsandboxed(results)
     audited = [r for r in results if (r.audit or {}).get("cells")]

@@ -6,10 +6,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from course import audit, classroom
+from course import classroom
+from course.trust import audit
 from course.classroom import STUDENTS, build_class
 from course.nbgrader_run import ASSIGNMENT, ROOT
-from course.results import NotebookResult
+from course.grading.results import NotebookResult
 from solutions.checks import UNITS
 
 SOURCE = ROOT / "source" / ASSIGNMENT

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from course.autograde import autograde
+from course.grading import autograde
 from course.classroom import reference, submit, untouched
 from course.nbgrader_run import ASSIGNMENT, nbgrader
-from course.results import GRADED, read_all, status_dir
+from course.grading.results import GRADED, read_all, status_dir
 
 NOTEBOOKS = ["01_activations", "03_sequential"]
 GRADE = ("autograde", "--jobs", "2", "--quiet", "--notebook", NOTEBOOKS[0], "--notebook", NOTEBOOKS[1])

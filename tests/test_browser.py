@@ -21,10 +21,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from course import lab
-from course.autograde import autograde
+from course.grading import autograde
 from course.classroom import reference, submit, untouched
 from course.nbgrader_run import ASSIGNMENT, course_copy
-from course.results import GRADED, assignment_structure
+from course.grading.results import GRADED, assignment_structure
 
 pytestmark = pytest.mark.browser
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from course.cheatscan import HIGH, LOW, course_cells, load_flags, scan_cells, scan_course, scan_notebook
+from course.trust.cheatscan import HIGH, LOW, course_cells, load_flags, scan_cells, scan_course, scan_notebook
 from course.classroom import STUDENTS, build_class
 from course.cli import main as nncourse
 from course.report import per_question_rows, write_csv
-from course.results import GRADED, NotebookResult
+from course.grading.results import GRADED, NotebookResult
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "nn_layers"

@@ -22,7 +22,7 @@ import pytest
 
 from course import classroom
 from course.classroom import ALL_CELLS, GRADE_IDS, STUDENTS, Expect, build_class, is_valid_json, strip_markers
-from course.results import FAILED, GRADED, MISSING, assignment_structure
+from course.grading.results import FAILED, GRADED, MISSING, assignment_structure
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "nn_layers"

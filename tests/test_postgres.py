@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from course.autograde import COURSE_ID, Limits, autograde
+from course.grading import COURSE_ID, Limits, autograde
 from course.classroom import build_class
 from course.nbgrader_run import ASSIGNMENT, nbgrader
-from course.results import FAILED, GRADED
+from course.grading.results import FAILED, GRADED
 
 pytestmark = pytest.mark.postgres
 NOTEBOOKS = ["01_activations", "03_sequential", "07_losses"]

@@ -4,7 +4,7 @@ import csv
 import pytest
 
 from course.report import per_question_rows, pass_rates, write_csv, write_report
-from course.results import FAILED, GRADED, MANUAL, MISSING, NotebookResult
+from course.grading.results import FAILED, GRADED, MANUAL, MISSING, NotebookResult
 
 STRUCTURE = {"01_a": {"q1": 2, "q2": 3}, "02_b": {"q3": 4}}
 SCRIPT = "<script>alert('x')</script>"

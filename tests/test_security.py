@@ -17,10 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import sandbox
-from course.audit import audit_course, audit_flags
-from course.autograde import Limits, autograde
-from course.cheatscan import HIGH, scan_course
+from course.jail import sandbox
+from course.trust.audit import audit_course, audit_flags
+from course.grading import Limits, autograde
+from course.trust.cheatscan import HIGH, scan_course
 from course.classroom import reference, untouched
 from course.feedback import scan_feedback
 from course.nbgrader_run import ASSIGNMENT, nbgrader

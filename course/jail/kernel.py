@@ -2,7 +2,7 @@
 
 ``nbgrader_config.py`` sets ``Execute.kernel_manager_class`` to
 ``SandboxedKernelManager``, so autograde and validate run every student
-notebook in a ``course.sandbox`` jail that can read its working folder and
+notebook in a ``course.jail.sandbox`` jail that can read its working folder and
 the reference package the hidden tests import, and nothing else of the
 course.  The kernel has no network, so it talks to nbgrader over Unix
 sockets (ZeroMQ's ipc transport) in a folder of its own.

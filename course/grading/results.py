@@ -24,8 +24,8 @@ class NotebookResult:
     reason: str = ""
     cells: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
     seconds: float = 0.0
-    sandboxed: object = None  # True / False: was the kernel jailed (course.sandbox); None: unknown
-    audit: dict = field(default_factory=dict)  # course.audit: {"cells": {grade_id: score}, "reasons", ...}
+    sandboxed: object = None  # True / False: was the kernel jailed (course.jail.sandbox); None: unknown
+    audit: dict = field(default_factory=dict)  # course.trust.audit: {"cells": {grade_id: score}, "reasons", ...}
 
     @property
     def score(self):

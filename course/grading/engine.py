@@ -39,9 +39,9 @@ from typing import NamedTuple
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
-from .nbgrader_run import ASSIGNMENT, hermetic_env
-from . import sandbox
-from .sandbox_kernel import SLOT_ENV, SOCKETS_ENV
+from ..nbgrader_run import ASSIGNMENT, hermetic_env
+from ..jail import sandbox
+from ..jail.kernel import SLOT_ENV, SOCKETS_ENV
 from .results import FAILED, GRADED, MANUAL, MISSING, NotebookResult, assignment_structure, read_result, write_result
 
 COURSE_ID = "nn-layers"
@@ -255,7 +255,7 @@ def _template_db(root):
         return template / "gradebook.db"
     shutil.copy(Path(root) / "nbgrader_config.py", template / "nbgrader_config.py")
     shutil.copytree(Path(root) / "source", template / "source")
-    from .nbgrader_run import nbgrader
+    from ..nbgrader_run import nbgrader
 
     nbgrader(template, "generate_assignment", ASSIGNMENT, "--force",
              f"--CourseDirectory.db_url=sqlite:///{template / 'gradebook.db'}")

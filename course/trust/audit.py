@@ -5,7 +5,7 @@ For each submitted notebook:
 1. the trusted side takes the student's definitions (imports, classes,
    functions and constant assignments, by AST) and the checks its hidden test
    cells call; it makes each check's inputs and runs the reference on them;
-2. a jail (``course.sandbox``, another UID, no network) that holds the
+2. a jail (``course.jail.sandbox``, another UID, no network) that holds the
    definitions, the course's ``nn_helpers.py`` and the answer-free ``probes``
    package, but not the reference, the hidden tests or the gradebook, runs
    ``probes.runner`` and writes plain JSON;
@@ -35,10 +35,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from . import sandbox
+from ..jail import sandbox
 from .cheatscan import parse_cell
-from .nbgrader_run import ASSIGNMENT
-from .results import FAILED, MISSING, read_all, write_result
+from ..nbgrader_run import ASSIGNMENT
+from ..grading.results import FAILED, MISSING, read_all, write_result
 
 TIMEOUT = 120            # seconds for one notebook's audit
 MAX_OUTPUT = 20 * 2**20  # bytes of outputs.json the trusted side will read

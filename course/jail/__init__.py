@@ -1,0 +1,1 @@
+"""The jail for student code: namespaces, an allowlisted root, an unprivileged UID, rlimits."""

@@ -1,0 +1,1 @@
+"""Trust: the static cheat scan and the out-of-kernel audit."""

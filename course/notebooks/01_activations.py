@@ -54,7 +54,7 @@ from nn_helpers import Layer, gradient_check
 np.random.seed(0)
 
 # %% [markdown]
-# ## Слой как функция с обратным ходом
+# ## Слой: прямой и обратный проход
 #
 # Каждый слой — это функция $y = f(x)$ с двумя методами:
 #

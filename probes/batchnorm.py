@@ -24,7 +24,7 @@ LABELS = {
     "eval_grad_gamma": "grad_gamma в режиме eval",
     "single_eval_y": "forward в режиме eval на батче из одного примера",
     "custom_y": "forward при eps=0.1 и momentum=0.5",
-    "custom_running": "running-статистики при momentum=0.5",
+    "custom_running": "скользящие средние running_mean и running_var при momentum=0.5",
     "single_train_error": "forward в режиме обучения на батче из одного примера должен бросать ValueError",
 }
 

@@ -47,7 +47,7 @@ def check_trains_digits(train_epoch, evaluate, data, epochs=10, threshold=0.95):
     finally:
         np.random.set_state(state)
     if accuracy < threshold:
-        raise CheckFailure(f"обучение эталонной MLP вашими train_epoch за {epochs} эпох дало точность "
+        raise CheckFailure(f"обучение эталонной MLP вашей train_epoch за {epochs} эпох дало точность "
                            f"{accuracy:.1%} на тесте, нужно не меньше {threshold:.0%}")
     close("evaluate: точность обученной модели на тесте", reported, accuracy, rtol=0, atol=1e-9)
-    print(f"✓ эталонная MLP, обученная вашим train_epoch: точность на тесте {accuracy:.1%}")
+    print(f"✓ эталонная MLP, обученная вашей train_epoch: точность на тесте {accuracy:.1%}")

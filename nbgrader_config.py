@@ -27,6 +27,8 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.kernel_manager_class = "course.jail.kernel.SandboxedKernelManager"
 # A failed cell scores 0 even if student code hid its traceback.
 c.Execute.on_cell_error = error_reply_is_an_error
+# A grading kernel is thrown away after its notebook: kill it rather than wait for a polite exit.
+c.Execute.shutdown_kernel = "immediate"
 
 # A student who deleted a graded cell gets it back, so it still runs and scores.
 c.OverwriteCells.add_missing_cells = True

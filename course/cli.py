@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .trust.cheatscan import HIGH, save_flags, scan_course
-from .feedback import scan_feedback
+from .feedback import write_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .grading.results import GRADED, assignment_structure, read_all
 
@@ -27,13 +27,15 @@ def cmd_release(args):
 
 
 def cmd_autograde(args):
-    """Grade submissions in parallel; resumable (only missing notebooks are graded unless --force)."""
+    """Grade submissions in parallel, and audit them out of the kernel; resumable (only notebooks without a
+    result are graded unless --force).  Locally with --jobs, or on Dask workers with --scheduler."""
     from .grading import Limits, autograde
 
     start = time.perf_counter()
     results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs, force=args.force,
                         limits=Limits(cell_timeout=args.cell_timeout, job_timeout=args.job_timeout),
-                        progress=not args.quiet)
+                        progress=not args.quiet, scheduler=args.scheduler, warm_kernels=not args.cold_kernels,
+                        audit=not args.no_audit)
     bad = [r for r in results if r is not None and r.status != GRADED]
     print(f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s; "
           f"{len(bad)} not graded: " + ("; ".join(f"{r.student}/{r.notebook}: {r.status} ({r.reason})"
@@ -43,9 +45,7 @@ def cmd_autograde(args):
 
 def cmd_feedback(args):
     """Generate feedback HTML with nbgrader, then refuse to release it if it leaks a hidden test."""
-    extra = [arg for student in (args.student or []) for arg in ("--student", student)]
-    nbgrader(args.course, "generate_feedback", ASSIGNMENT, "--force", *extra)
-    leaks = scan_feedback(args.course)
+    leaks = write_feedback(args.course, args.jobs, args.student)
     if leaks:
         for page, marker in leaks:
             print(f"LEAK: {page}: {marker}", file=sys.stderr)
@@ -147,9 +147,15 @@ def parser():
     grade.add_argument("--force", action="store_true", help="regrade notebooks that already have a result")
     grade.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
     grade.add_argument("--job-timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on Dask workers, e.g. tcp://10.0.0.5:8786 (see README); default: this machine")
+    grade.add_argument("--no-audit", action="store_true", help="skip the out-of-kernel audit (nncourse audit runs it later)")
+    grade.add_argument("--cold-kernels", action="store_true",
+                       help="start every kernel as a new Python process instead of forking it warm (slower)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     feedback = add("feedback", cmd_feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.add_argument("--jobs", "-j", type=int, default=2, help="parallel nbgrader processes (default 2)")
     add("scan", cmd_scan)
     audit = add("audit", cmd_audit)
     audit.add_argument("--jobs", "-j", type=int, default=2, help="parallel jails (default 2)")

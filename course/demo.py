@@ -13,17 +13,18 @@ import sys
 import time
 from pathlib import Path
 
-from .trust.audit import audit_course, audit_flags, with_grade_of_record
+from .trust.audit import audit_flags, with_grade_of_record
 from .grading import Limits, autograde
 from .trust.cheatscan import save_flags, scan_course
 from .classroom import build_class
-from .feedback import scan_feedback
+from .feedback import write_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .report import write_csv, write_report
 from .grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, read_all
 
-# Hostile students hang on purpose: keep the demo's waits short.
-DEMO_LIMITS = Limits(cell_timeout=30, job_timeout=240)
+# Hostile students hang on purpose: the demo waits 15 s for a cell (the default is 120 s) and 45 s
+# for a notebook, and says so.
+DEMO_LIMITS = Limits(cell_timeout=15, job_timeout=45)
 SHORT = {FAILED: "FAIL", MISSING: "MISS", MANUAL: "MANU"}
 
 
@@ -67,31 +68,54 @@ def print_table(results, structure, descriptions):
         print(f"  {name:<20} {descriptions[name]}")
 
 
+class Steps:
+    """Times each step of the demo and prints it as it ends."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+
+    def done(self, what):
+        now = time.perf_counter()
+        print(f"  {what}: {now - self.last:.1f} s", flush=True)
+        self.last = now
+
+    def total(self):
+        return time.perf_counter() - self.start
+
+
 def run_demo(root=ROOT, jobs=2):
     root = Path(root).resolve()
-    start = time.perf_counter()
+    steps = Steps()
     fresh_course_state(root)
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    steps.done("release (nbgrader generate_assignment)")
     descriptions = build_class(root / "release" / ASSIGNMENT, root / "source" / ASSIGNMENT, root / "submitted")
     flags = scan_course(root, ASSIGNMENT)
     save_flags(root, flags)
-    print(f"class of {len(descriptions)} submissions built in submitted/; cheat scan: {len(flags)} flags in "
-          f"{len({f['student'] for f in flags})} students; autograding with {jobs} workers")
+    steps.done(f"class of {len(descriptions)} submissions built in submitted/, cheat scan: {len(flags)} flags in "
+               f"{len({f['student'] for f in flags})} students")
+    print(f"autograding and auditing with {jobs} jobs; the demo's students hang on purpose, so a cell may run "
+          f"{DEMO_LIMITS.cell_timeout} s and a notebook {DEMO_LIMITS.job_timeout} s (the defaults are "
+          f"{Limits.cell_timeout} s and {Limits.job_timeout} s)", flush=True)
     autograde(root, jobs=jobs, limits=DEMO_LIMITS)
-    results = audit_course(root, jobs=jobs)
-    flags += audit_flags(results)
-    results = with_grade_of_record(read_all(root), root)
-    nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
-    leaks = scan_feedback(root)
+    steps.done("autograde and audit")
+    recorded = read_all(root)
+    flags += audit_flags(recorded)
+    results = with_grade_of_record(recorded, root)
+    leaks = write_feedback(root, jobs)
     if leaks:
         print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)
         return 2
+    steps.done("feedback (nbgrader generate_feedback, leak scan)")
     structure = assignment_structure(root)
     csv_path = write_csv(root / "grades_per_question.csv", results, structure, flags)
     report = write_report(root / "report", results, structure, flags)
-    print(f"\ndone in {time.perf_counter() - start:.0f} s: feedback/ (scanned, no hidden test shown), "
-          f"{csv_path.relative_to(root)}, {report.relative_to(root)}\n")
+    steps.done("CSV and report")
+    print(f"\nfeedback/ (scanned, no hidden test shown), {csv_path.relative_to(root)}, "
+          f"{report.relative_to(root)}\n")
     print_table(results, structure, descriptions)
+    print(f"\nmake demo: {len(descriptions)} submissions released, graded, audited and reported in "
+          f"{steps.total():.0f} s")
     return 0
 
 

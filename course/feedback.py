@@ -8,11 +8,12 @@ student, not leaked by the grader.
 """
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 
-from .nbgrader_run import ASSIGNMENT
+from .nbgrader_run import ASSIGNMENT, nbgrader
 
 MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -42,3 +43,21 @@ def scan_feedback(root):
         own = submitted.read_text(encoding="utf-8", errors="replace") if submitted.exists() else ""
         leaks += [(page, secret) for secret in sorted(secrets) if secret in text and secret not in own]
     return leaks
+
+
+def write_feedback(root, jobs=2, students=None):
+    """``nbgrader generate_feedback`` for every autograded student (or ``students``), ``jobs`` nbgrader
+    processes at a time (each takes a share of the class); then the leak scan.  The leaks, [] if none."""
+    root = Path(root)
+    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}"))
+    wanted = [s for s in graded if not students or s in students]
+    shares = [wanted[i::jobs] for i in range(max(1, min(jobs, len(wanted))))]
+
+    def run(share):
+        others = [s for s in graded if s not in share]
+        exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+        nbgrader(root, "generate_feedback", ASSIGNMENT, "--force", *exclude)
+
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        list(pool.map(run, shares))
+    return scan_feedback(root)

@@ -23,14 +23,28 @@ def hermetic_env(home):
         "JUPYTER_RUNTIME_DIR": str(home / ".local/share/jupyter/runtime"),
         "IPYTHONDIR": str(home / ".ipython"),
         "MPLCONFIGDIR": str(home / ".config/matplotlib"),
-        "MPLBACKEND": "Agg",
         "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        **python_settings(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     })
     for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):
         Path(env[key]).mkdir(parents=True, exist_ok=True)
     return env
+
+
+def python_settings(blas_threads=None):
+    """Variables the kernels and the audit inherit: no GUI backend, quiet deprecations, and with
+    ``blas_threads``, that many BLAS threads (parallel kernels must not spin against each other)."""
+    settings = {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    if blas_threads is not None:
+        settings.update({name: str(blas_threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                              "MKL_NUM_THREADS")})
+    return settings
+
+
+def grading_env(home, blas_threads):
+    """The environment nbgrader grades in (and so what its kernels start from)."""
+    return {**hermetic_env(home), **python_settings(blas_threads)}
 
 
 def nbgrader(course_dir, *args, check=True, timeout=1800):

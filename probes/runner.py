@@ -1,16 +1,20 @@
-"""The audit's untrusted half: runs in a jail, next to the student's definitions only.
+"""The audit's untrusted half: runs in a jail, next to one submission's definitions only.
 
     python -I -m probes.runner WORKDIR
 
-WORKDIR holds ``student.py`` (imports, classes and functions taken from one
-notebook by the trusted side), ``request.json`` ({"checks": [[unit, object
-name], ...]}) and ``inputs-<unit>.npz`` (the inputs the grader chose).  For
-each check it runs the probe's ``run`` on the student's object and writes
-``outputs.json``: per unit either {"outputs": {key: {"kind", "value"}}} or
-{"error": message}.  Only numbers, nested lists, strings and booleans leave
-the jail; the trusted side validates them and compares with the reference.
-The reference is not in the jail, so a student object finds nothing to copy
-or patch, whatever it does here.
+WORKDIR holds ``request.json`` ({"notebooks": [{"id", "name", "file",
+"checks": [[unit, object name], ...]}, ...]}), one ``<file>`` per notebook
+(imports, classes and functions taken from that notebook by the trusted side;
+each notebook gets its own namespace, as each had its own kernel) and
+``inputs-<unit>.npz`` (the inputs the grader chose).  For each check it runs
+the probe's ``run`` on the student's object and writes its record once,
+``record-<id>-<unit>.json``: {"outputs": {key: {"kind", "value"}}} or
+{"error": message}.  ``current.json`` names the check under way ([name,
+unit], null when all are done), so when this process is stopped the trusted
+side knows which check hung.  Only numbers, nested lists, strings
+and booleans leave the jail; the trusted side validates them and compares
+with the reference.  The reference is not in the jail, so a student object
+finds nothing to copy or patch, whatever it does here.
 """
 import ast
 import json
@@ -22,11 +26,16 @@ import numpy as np
 from . import UNITS
 from .core import CheckFailure, run_probe
 
-STUDENT_FILE = "student.py"
+DEFINITIONS = "<definitions>"  # "current" while a notebook's definitions load
+CURRENT = "current.json"
+
+
+def record_file(notebook_id, unit_name):
+    return f"record-{notebook_id}-{unit_name}.json"
 
 
 def load_definitions(path):
-    """Execute student.py statement by statement; a failing import or definition is skipped."""
+    """Execute a definitions file statement by statement; a failing import or definition is skipped."""
     namespace = {"__name__": "student", "__file__": path}
     source = open(path, encoding="utf-8").read()
     failures = []
@@ -40,7 +49,7 @@ def load_definitions(path):
 
 
 def own_code(obj, path):
-    """Every function the object (and its bases, but the helper's) defines comes from student.py."""
+    """Every function the object (and its bases, but the helper's) defines comes from the notebook's file."""
     owners = obj.__mro__ if isinstance(obj, type) else (obj,)
     for owner in owners:
         if owner is object or getattr(owner, "__module__", "") == "nn_helpers":
@@ -83,21 +92,29 @@ def run_check(namespace, path, unit_name, object_name, workdir):
     return {"outputs": {key: encode(value) for key, value in outputs.items()}}
 
 
+def _write(name, data):
+    """Atomically: a half-written file is never read."""
+    with open(name + ".tmp", "w", encoding="utf-8") as f:
+        f.write(json.dumps(data))  # dumps, not dump: only the former has the C encoder
+    os.replace(name + ".tmp", name)
+
+
 def main(workdir):
     os.chdir(workdir)
-    sys.path.insert(0, workdir)  # the course's nn_helpers.py sits next to student.py
-    path = os.path.abspath(STUDENT_FILE)
-    namespace, failures = load_definitions(path)
+    sys.path.insert(0, workdir)  # the course's nn_helpers.py sits next to the definitions
     request = json.load(open("request.json", encoding="utf-8"))
-    results = {"definition_errors": failures, "checks": {}}
-    for unit_name, object_name in request["checks"]:
-        try:
-            results["checks"][unit_name] = run_check(namespace, path, unit_name, object_name, workdir)
-        except Exception as exc:
-            results["checks"][unit_name] = {"error": f"{type(exc).__name__}: {exc}"}
-        with open("outputs.json.tmp", "w", encoding="utf-8") as f:  # partial results survive a later hang
-            json.dump(results, f)
-        os.replace("outputs.json.tmp", "outputs.json")
+    for notebook in request["notebooks"]:
+        name, path = notebook["name"], os.path.abspath(notebook["file"])
+        _write(CURRENT, [name, DEFINITIONS])
+        namespace, _ = load_definitions(path)
+        for unit_name, object_name in notebook["checks"]:
+            _write(CURRENT, [name, unit_name])
+            try:
+                record = run_check(namespace, path, unit_name, object_name, workdir)
+            except Exception as exc:
+                record = {"error": f"{type(exc).__name__}: {exc}"}
+            _write(record_file(notebook["id"], unit_name), record)  # each once: partial results survive a hang
+    _write(CURRENT, None)
 
 
 if __name__ == "__main__":

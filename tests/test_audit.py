@@ -63,7 +63,8 @@ def test_a_hanging_student_scores_zero_with_a_reason(tmp_path):
     nbformat.write(notebook, path)
     result = audit.audit_notebook(path, SOURCE / "01_activations.ipynb", HELPER, timeout=5)
     assert result.cells == {"relu_hidden": 0, "sigmoid_hidden": 0, "tanh_hidden": 0}
-    assert "no output" in result.reasons["relu_hidden"]
+    assert "stopped after 5 s" in result.reasons["relu_hidden"], result.reasons
+    assert "NotImplementedError" in result.reasons["sigmoid_hidden"], "the checks after the hang still ran"
 
 
 def test_an_unreadable_notebook_scores_zero(tmp_path):

@@ -1,15 +1,12 @@
 """The parallel autograder against a real PostgreSQL gradebook (CourseDirectory.db_url).
 
-A throwaway server (Debian's postgresql, started here as the postgres user on a
-Unix socket only) holds the course gradebook; nbgrader registers the
+A throwaway server (Debian's postgresql, started by conftest's ``postgres``
+fixture as the postgres user on a Unix socket only) holds the course gradebook; nbgrader registers the
 assignment there, the jobs grade in their own SQLite scratch gradebooks and
 the parent merges into PostgreSQL.  `make test` installs postgresql when it is
 missing (as root).
 """
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,39 +22,9 @@ NOTEBOOKS = ["01_activations", "03_sequential", "07_losses"]
 STUDENTS = ["reference", "untouched", "ce_log_eps", "invalid_json"]
 
 
-def _pg_bin():
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL server binaries not found: as root, apt-get install -y postgresql "
-                    "(`make test` does this when run as root)", pytrace=False)
-    return found[-1].parent
-
-
-def _as_postgres(*cmd, **kwargs):
-    return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *cmd],
-                          check=True, capture_output=True, text=True, timeout=120, **kwargs)
-
-
 @pytest.fixture(scope="module")
-def postgres_url():
-    pg = _pg_bin()
-    if os.geteuid() != 0:
-        pytest.fail("the PostgreSQL test starts a server as the postgres user: run it as root (CI does)",
-                    pytrace=False)
-    base = Path(tempfile.mkdtemp(prefix="nnpg-"))  # /tmp itself: the postgres user cannot enter pytest's folders
-    shutil.chown(base, "postgres", "postgres")
-    data, sockets, port = base / "data", base / "sockets", 54329
-    _as_postgres("mkdir", str(sockets))
-    _as_postgres(str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "grader", "--no-sync")
-    _as_postgres(str(pg / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w", "-o",
-                 f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off", "start")
-    try:
-        _as_postgres(str(pg / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "grader", "nn_layers")
-        yield f"postgresql+psycopg2://grader@/nn_layers?host={sockets}&port={port}"
-    finally:
-        subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
-                        str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+def postgres_url(postgres):
+    return postgres.database("nn_layers")
 
 
 @pytest.fixture(scope="module")

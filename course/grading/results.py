@@ -26,6 +26,7 @@ class NotebookResult:
     seconds: float = 0.0
     sandboxed: object = None  # True / False: was the kernel jailed (course.jail.sandbox); None: unknown
     audit: dict = field(default_factory=dict)  # course.trust.audit: {"cells": {grade_id: score}, "reasons", ...}
+    station: str = ""  # which grading station (host:pid, a Dask worker or the local batch) graded it
 
     @property
     def score(self):

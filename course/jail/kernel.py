@@ -14,11 +14,15 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName
 
-from . import sandbox
+from . import sandbox, zygote
 
 SLOT_ENV = "NNCOURSE_JOB_SLOT"  # set by the parallel autograder: one jail UID per job
 SOCKETS_ENV = "NNCOURSE_SOCKETS"  # set by the parallel autograder: a folder it removes even if the job is killed
@@ -30,7 +34,38 @@ def test_code_dirs():
             for path in importlib.util.find_spec(package).submodule_search_locations]
 
 
+class PromptClient(AsyncKernelClient):
+    """jupyter_client's client, without its 0.2 s of waiting for silence on IOPub after every kernel start.
+
+    That wait drains the kernel's start-up messages; nbclient matches outputs to requests by the
+    parent message id, so those messages can stay unread.  Each kernel is ready as soon as it answers.
+    """
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected once it speaks
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
+    client_class = DottedObjectName("course.jail.kernel.PromptClient")
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.jail = None
@@ -63,7 +98,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._workdir_owner = (workdir, stat.st_uid, stat.st_gid)
             os.chown(workdir, self.jail.uid, self.jail.uid)
         os.chown(self.connection_file, self.jail.uid, self.jail.uid)  # written 0600 by us
+        self._kernel_cmd = cmd
         return sandbox.wrap(cmd, self.jail)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """A grading batch's kernels fork from its zygote (course.jail.zygote): same jail, warm imports."""
+        warm = None
+        if self.jail is not None and zygote.can_fork(self._kernel_cmd):
+            warm = zygote.spawn_kernel(sandbox.spec(self.jail), self._kernel_cmd)
+        if warm is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = warm, warm.pid, warm.pid
+        provisioner.cwd = kw.get("cwd")
+        self._reconcile_connection_info(provisioner.connection_info)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

@@ -2,10 +2,11 @@
 
 ``wrap(cmd, jail)`` turns a command into
 
-    unshare --mount --net --pid --ipc --uts --fork --kill-child -- python sandbox.py SPEC -- \
-        setpriv --reuid U ... -- prlimit --as ... -- cmd
+    setpriv --pdeathsig=KILL -- unshare --mount --net --pid --ipc --uts --fork --kill-child -- \
+        python sandbox.py SPEC -- cmd
 
-so the command runs
+and ``course.jail.zygote`` enters the same jail from a forked process (same
+namespaces, same ``enter``), so the command or kernel runs
 * in fresh mount, network, PID, IPC and UTS namespaces: no network at all
   (the kernel talks over Unix sockets in ``jail.writable``), no other process
   visible;
@@ -13,20 +14,22 @@ so the command runs
   Python installation and venv, ``jail.readable`` (read-only) and
   ``jail.writable``; a private /tmp.  The course folder, the gradebook,
   source/, other students and the instructor's home are simply not there;
-* as an unprivileged user with no capabilities and ``no_new_privs``
-  (setpriv), under rlimits for address space, CPU time, processes, open
-  files and file size (prlimit).
+* as an unprivileged user with no groups, no capabilities (bounding set
+  and inheritable set emptied) and ``no_new_privs``, under rlimits for
+  address space, CPU time, processes, open files and file size.
 
-This file, run as a script, is the small step between ``unshare`` and
-``setpriv``: as root inside the new namespaces it builds the new root with
-mount(2), then forks the command and stays as PID 1, so the whole jail dies
-with it (``--kill-child``) even after the command has changed its UID.
+This file, run as a script, is the step after ``unshare``: as root inside the
+new namespaces it builds the new root with mount(2), then forks; the child
+chroots, drops its privileges (``drop_privileges``) and execs the command,
+while this process stays as PID 1, so the whole jail dies with it
+(``--kill-child``) even after the command has changed its UID.
 It imports nothing outside the standard library.
 """
 import ctypes
 import functools
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -37,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 UID_BASE = 47000         # jail users: UID_BASE + slot, one per parallel job, no passwd entry needed
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x20000000, 0x40000000
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
 DEVICES = ("null", "zero", "full", "random", "urandom")
 PASS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "PYTHONWARNINGS",
             "JPY_SESSION_NAME", "LANG", "LC_ALL")
@@ -80,30 +85,33 @@ def _system_paths():
     return binds, links
 
 
-def wrap(cmd, jail):
-    """The command line that runs ``cmd`` inside ``jail`` (see the module docstring)."""
+def spec(jail, source=None):
+    """What the inside needs to build ``jail``: plain data (it crosses a JSON command line or a socket).
+    Its environment takes ``PASS_ENV`` from ``source`` (this process's environment by default)."""
     binds, links = _system_paths()
-    spec = {
+    return {
         "jail": asdict(jail),
         "system": binds + [p for p in _python_roots() if p not in binds],
         "links": links,
         "readable": [os.path.realpath(p) for p in jail.readable],
         "writable": [os.path.realpath(p) for p in [jail.workdir, *jail.writable]],
-        "env": jail_env(jail),
+        "env": jail_env(jail, source),
     }
-    limits = [f"--as={jail.memory}", f"--cpu={jail.cpu_seconds}", f"--nproc={jail.processes}",
-              f"--fsize={jail.file_size}", f"--nofile={jail.open_files}", "--core=0"]
-    drop = ["setpriv", f"--reuid={jail.uid}", f"--regid={jail.uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def wrap(cmd, jail, source=None):
+    """The command line that runs ``cmd`` inside ``jail`` (see the module docstring)."""
     # setpriv --pdeathsig: the jail dies with whoever started it, e.g. a grading job killed on timeout.
-    return ["setpriv", "--pdeathsig=KILL", "--", "unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
-            "--propagation", "private", "--", sys.executable, "-I", "-S", os.path.abspath(__file__),
-            json.dumps(spec), "--", *drop, "prlimit", *limits, "--", *cmd]
+    return ["setpriv", "--pdeathsig=KILL", "--", "unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork",
+            "--kill-child", "--propagation", "private", "--", sys.executable, "-I", "-S", os.path.abspath(__file__),
+            json.dumps(spec(jail, source)), "--", *cmd]
 
 
-def jail_env(jail):
-    """A clean environment: nothing of the instructor's leaks in, only what the kernel needs."""
-    env = {key: os.environ[key] for key in PASS_ENV if key in os.environ}
+def jail_env(jail, source=None):
+    """A clean environment: nothing of the instructor's leaks in, only what the kernel needs
+    (``PASS_ENV`` from ``source``, this process's environment by default)."""
+    source = os.environ if source is None else source
+    env = {key: source[key] for key in PASS_ENV if key in source}
     env.update({
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp/home", "USER": "student", "LOGNAME": "student",
@@ -112,6 +120,7 @@ def jail_env(jail):
         "JUPYTER_RUNTIME_DIR": "/tmp/home/.local/share/jupyter/runtime", "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "JPY_PARENT_PID": "1",  # ipykernel: the parent is PID 1 of the jail, no parent poller
+        "PYDEVD_USE_FRAME_EVAL": "NO",  # what ipykernel's debugpy sets on import (warm kernels import it earlier)
     })
     env.setdefault("LANG", "C.UTF-8")
     return env
@@ -212,8 +221,70 @@ def build_root(spec, root):
     _mount(None, root, flags=MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def enter(spec, cmd):
-    """PID 1 of the jail: build the root, run ``cmd`` as its child, pass its exit status on."""
+def _libc_call(name, *args):
+    global _libc
+    _libc = _libc or ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+
+def prctl(option, value=0):
+    _libc_call("prctl", option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+def unshare_namespaces():
+    """New mount, network, PID, IPC and UTS namespaces (the new PID namespace holds this process's next child)."""
+    _libc_call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _process_status():
+    with open("/proc/self/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def drop_privileges(jail):
+    """Become the jail's user for good: rlimits, no groups, no capabilities, no_new_privs.
+
+    Called as root after chroot (the jail's own /proc is mounted); reads back from the kernel that
+    every step held, and raises otherwise.
+    """
+    uid = UID_BASE + jail["slot"]
+    for limit, value in ((resource.RLIMIT_AS, jail["memory"]), (resource.RLIMIT_CPU, jail["cpu_seconds"]),
+                         (resource.RLIMIT_NPROC, jail["processes"]), (resource.RLIMIT_FSIZE, jail["file_size"]),
+                         (resource.RLIMIT_NOFILE, jail["open_files"]), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(limit, (value, value))
+    for cap in range(64):  # the bounding set; needs CAP_SETPCAP, so before the UID change
+        try:
+            prctl(PR_CAPBSET_DROP, cap)
+        except OSError as exc:
+            if exc.errno == 22 and cap > 31:  # EINVAL: past the last capability this kernel knows
+                break
+            raise
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # empties the effective and permitted sets
+    _libc_call("capset", ctypes.byref(_CapHeader(0x20080522, 0)), ctypes.byref((_CapData * 2)()))  # inheritable
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    status = _process_status()
+    caps = [int(status[name], 16) for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")]
+    if (os.getresuid() != (uid,) * 3 or os.getresgid() != (uid,) * 3 or os.getgroups() or any(caps)
+            or status.get("NoNewPrivs") != "1"):
+        raise PermissionError(f"the jail's privileges did not drop: {status}")
+
+
+def enter(spec, start):
+    """PID 1 of the jail: build the root, run ``start()`` as its child (chrooted, unprivileged, in the
+    jail's environment; it must not return), pass its exit status on."""
     root = "/run/nncourse-jail" if os.path.isdir("/run") else "/mnt"
     os.makedirs(root, exist_ok=True)
     build_root(spec, root)
@@ -225,7 +296,12 @@ def enter(spec, cmd):
         try:
             os.chroot(root)
             os.chdir(os.path.realpath(spec["jail"]["workdir"]))
-            os.execvpe(cmd[0], cmd, spec["env"])
+            drop_privileges(spec["jail"])
+            os.environ.clear()
+            os.environ.update(spec["env"])
+            start()
+        except BaseException as exc:  # noqa: BLE001 -- report, never run the command half-jailed
+            os.write(2, f"jail: {type(exc).__name__}: {exc}\n".encode())
         finally:
             os._exit(127)
     # PID 1 only gets signals it handles: ignore them, the kernel gets its own via the process group.
@@ -239,4 +315,5 @@ def enter(spec, cmd):
 
 if __name__ == "__main__":
     separator = sys.argv.index("--")
-    enter(json.loads(sys.argv[1]), sys.argv[separator + 1:])
+    jail_spec, command = json.loads(sys.argv[1]), sys.argv[separator + 1:]
+    enter(jail_spec, lambda: os.execvpe(command[0], command, jail_spec["env"]))

@@ -1,14 +1,17 @@
 """The tamper-proof audit: every notebook re-graded out of the notebook kernel.
 
-For each submitted notebook:
+For each submission (all its notebooks at once):
 
-1. the trusted side takes the student's definitions (imports, classes,
+1. the trusted side takes each notebook's definitions (imports, classes,
    functions and constant assignments, by AST) and the checks its hidden test
    cells call; it makes each check's inputs and runs the reference on them;
-2. a jail (``course.jail.sandbox``, another UID, no network) that holds the
-   definitions, the course's ``nn_helpers.py`` and the answer-free ``probes``
-   package, but not the reference, the hidden tests or the gradebook, runs
-   ``probes.runner`` and writes plain JSON;
+2. one jail (``course.jail.sandbox``, another UID, no network; forked warm from
+   the station's zygote when there is one) that holds the definitions, the
+   course's ``nn_helpers.py`` and the answer-free ``probes`` package, but not
+   the reference, the hidden tests or the gradebook, runs ``probes.runner``,
+   each notebook in its own namespace, and writes plain JSON.  A check that
+   hangs or kills the runner is stopped and scores 0; the others run again
+   without it;
 3. the trusted side, which never runs student code, validates that JSON
    (kinds and shapes must match the reference's) and compares with the same
    ``compare`` the hidden tests use.  Anything missing or malformed scores 0.
@@ -23,6 +26,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -35,9 +39,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from ..jail import sandbox
+from ..jail import sandbox, zygote
+from ..jail.slots import acquire_slot
+from probes.runner import CURRENT, DEFINITIONS, record_file
+
 from .cheatscan import parse_cell
-from ..nbgrader_run import ASSIGNMENT
+from ..nbgrader_run import ASSIGNMENT, python_settings
 from ..grading.results import FAILED, MISSING, read_all, write_result
 
 TIMEOUT = 120            # seconds for one notebook's audit
@@ -151,7 +158,7 @@ def judge(unit, inputs, want, record):
     return True, ""
 
 
-# --- one notebook -------------------------------------------------------------------------
+# --- one submission ----------------------------------------------------------------------
 
 @dataclasses.dataclass
 class Audit:
@@ -160,26 +167,9 @@ class Audit:
     sandboxed: bool
     seconds: float
 
-
-def _run_jail(workdir, slot, timeout):
-    """Run probes.runner on workdir, jailed when possible; its exit status is not trusted."""
-    import probes
-
-    cmd = [sys.executable, "-I", "-m", "probes.runner", str(workdir)]
-    ok = sandbox.available()
-    if ok:
-        for path in workdir.iterdir():
-            shutil.chown(path, user=sandbox.UID_BASE + slot)
-        shutil.chown(workdir, user=sandbox.UID_BASE + slot)
-        jail = sandbox.Jail(workdir=str(workdir), readable=list(probes.__path__), slot=slot,
-                            cpu_seconds=timeout, memory=2 * 2**30, file_size=MAX_OUTPUT)
-        cmd = sandbox.wrap(cmd, jail)
-    try:
-        subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=timeout, env=sandbox.jail_env(sandbox.Jail("")))
-    except subprocess.TimeoutExpired:
-        pass  # partial outputs still count; the rest scores 0
-    return ok
+    def record(self):
+        """What a status record keeps (course.grading.results.NotebookResult.audit)."""
+        return {"cells": self.cells, "reasons": self.reasons, "sandboxed": self.sandboxed, "seconds": self.seconds}
 
 
 _REFERENCE_LOCK = threading.Lock()
@@ -202,84 +192,205 @@ def _reference_run(unit_name):
         return _reference_run_cached(unit_name)
 
 
-def audit_notebook(submitted, source, helper, slot=0, timeout=TIMEOUT):
-    """Audit one submitted notebook against its source notebook; never raises for student input."""
+@functools.lru_cache(maxsize=None)
+def _plan(source):
+    """({grade_id: (unit, object name) or None}, {grade_id: points}) of a source notebook."""
+    points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
+              for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return hidden_checks(source), points
+
+
+def _read(submitted):
+    """A notebook from a path or from its bytes."""
+    if isinstance(submitted, (bytes, bytearray)):
+        return nbformat.reads(submitted.decode("utf-8"), as_version=4)
+    return nbformat.read(submitted, as_version=4)
+
+
+def _read_json(path):
+    """A JSON file the jail wrote, or None if it is missing, too big, a link or not JSON."""
+    try:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_OUTPUT:
+            return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, OSError):
+        pass
+    return None
+
+
+def _run_once(workdir, slot, timeout, zygote_socket, checks, blas_threads):
+    """One run of probes.runner on ``workdir``, jailed when possible; stopped when one check
+    (or one notebook's definitions) takes longer than ``timeout``.  Whether it was stopped."""
+    import probes
+
+    ok = sandbox.available()
+    if ok:
+        for path in workdir.iterdir():
+            shutil.chown(path, user=sandbox.UID_BASE + slot)
+        shutil.chown(workdir, user=sandbox.UID_BASE + slot)
+        jail = sandbox.Jail(workdir=str(workdir), readable=list(probes.__path__), slot=slot,
+                            cpu_seconds=timeout * (checks + 2), memory=2 * 2**30, file_size=MAX_OUTPUT)
+    source = {**os.environ, **python_settings(blas_threads)}  # as the grading kernels have it
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    process = None
+    try:
+        if ok and zygote_socket:
+            try:
+                process = zygote.spawn_jailed(zygote_socket, sandbox.spec(jail, source), "probes.runner", [str(workdir)],
+                                              isolated=True, fds=[quiet, quiet])
+            except zygote.Refused:
+                process = None
+        if process is None:
+            cmd = [sys.executable, "-I", "-m", "probes.runner", str(workdir)]
+            process = subprocess.Popen(sandbox.wrap(cmd, jail, source) if ok else cmd, cwd=workdir,
+                                       stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet,
+                                       env=sandbox.jail_env(sandbox.Jail(""), source))
+    finally:
+        os.close(quiet)
+    current, since = None, time.monotonic()
+    while True:
+        try:
+            process.wait(timeout=0.05)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        now_at = _read_json(workdir / CURRENT)
+        if now_at != current:
+            current, since = now_at, time.monotonic()
+        elif time.monotonic() - since > timeout:
+            process.kill()
+            process.wait()
+            return True
+
+
+def _run(workdir, entries, slot, timeout, zygote_socket, blas_threads):
+    """probes.runner on ``entries`` until every check has a record: a check that hangs or kills
+    the runner gets an error record and the rest run again without it.  {(notebook, unit): record}."""
+    records, remaining = {}, entries
+    while remaining:
+        (workdir / "request.json").write_text(json.dumps({"notebooks": remaining}))
+        (workdir / CURRENT).unlink(missing_ok=True)
+        stopped = _run_once(workdir, slot, timeout, zygote_socket, sum(len(e["checks"]) for e in remaining),
+                            blas_threads)
+        for entry in remaining:
+            for unit, _ in entry["checks"]:
+                found = _read_json(workdir / record_file(entry["id"], unit))
+                if found is not None:
+                    records[(entry["name"], unit)] = found
+        current = _read_json(workdir / CURRENT)
+        culprit = tuple(current) if type(current) is list and len(current) == 2 else None
+        what = f"stopped after {timeout} s without finishing" if stopped else "the audit process died"
+        left = []
+        for entry in remaining:
+            checks = [c for c in entry["checks"] if (entry["name"], c[0]) not in records]
+            if culprit and culprit[0] == entry["name"]:
+                for unit, _ in checks:
+                    if culprit[1] in (unit, DEFINITIONS):
+                        where = " while loading the notebook's definitions" if culprit[1] == DEFINITIONS else ""
+                        records[(entry["name"], unit)] = {"error": what + where}
+                checks = [c for c in checks if (entry["name"], c[0]) not in records]
+            if checks:
+                left.append({**entry, "checks": checks})
+        if culprit is None or left == remaining:
+            break  # finished, or no progress: what is left has no output
+        remaining = left
+    return records
+
+
+def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zygote_socket=None, blas_threads=1):
+    """Audit a submission's notebooks ({name: path or bytes}) in one jail; {name: Audit}.
+
+    Never raises for student input.  ``zygote_socket``: a kernel zygote (course.jail.zygote) to fork the
+    jail from, warm; else the jail starts a new Python.
+    """
     from solutions.checks import UNITS
 
     start = time.monotonic()
-    checks = hidden_checks(source)
-    points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
-              for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
-    cells = {gid: (None if check is None else 0) for gid, check in checks.items()}
-    reasons = {gid: NOT_AUDITED for gid, check in checks.items() if check is None}
-    try:
-        notebook = nbformat.read(submitted, as_version=4)
-        source_text = definitions(notebook)
-    except Exception as exc:
-        reasons.update({gid: f"notebook unreadable: {type(exc).__name__}" for gid in cells if cells[gid] == 0})
-        return Audit(cells, reasons, sandbox.status()[0], round(time.monotonic() - start, 2))
-
+    audits, plans, entries = {}, {}, []
     with tempfile.TemporaryDirectory(prefix="nnaudit-") as tmp:
         workdir = Path(tmp)
-        (workdir / "student.py").write_text(source_text, encoding="utf-8")
         shutil.copy(helper, workdir / "nn_helpers.py")
-        wanted, expected = [], {}
-        for gid, check in checks.items():
-            if check is None:
-                continue
-            unit_name, object_name = check
-            unit = UNITS[unit_name]
-            inputs, want = _reference_run(unit_name)
-            np.savez(workdir / f"inputs-{unit_name}.npz", **inputs)
-            expected[gid] = (unit, inputs, want)
-            wanted.append([unit_name, object_name])
-        (workdir / "request.json").write_text(json.dumps({"checks": wanted}))
-        jailed = _run_jail(workdir, slot, timeout)
-        records = {}
-        out = workdir / "outputs.json"
-        if out.is_file() and not out.is_symlink() and out.stat().st_size <= MAX_OUTPUT:
+        for index, (name, submitted) in enumerate(notebooks.items()):
+            checks, points = _plan(Path(source_dir) / f"{name}.ipynb")
+            cells = {gid: (None if check is None else 0) for gid, check in checks.items()}
+            reasons = {gid: NOT_AUDITED for gid, check in checks.items() if check is None}
+            plans[name] = (checks, points, cells, reasons)
             try:
-                data = json.loads(out.read_text(encoding="utf-8"))
-                records = data.get("checks", {}) if type(data) is dict else {}
-                records = records if type(records) is dict else {}
-            except (ValueError, UnicodeDecodeError):
-                records = {}
-    for gid, (unit, inputs, want) in expected.items():
-        passed, reason = judge(unit, inputs, want, records.get(checks[gid][0]))
-        cells[gid] = points[gid] if passed else 0
-        if not passed:
-            reasons[gid] = reason
-    return Audit(cells, reasons, jailed, round(time.monotonic() - start, 2))
+                source_text = definitions(_read(submitted))
+            except Exception as exc:
+                reasons.update({gid: f"notebook unreadable: {type(exc).__name__}" for gid in cells if cells[gid] == 0})
+                continue
+            wanted = []
+            for gid, check in checks.items():
+                if check is not None:
+                    inputs, _ = _reference_run(check[0])
+                    np.savez(workdir / f"inputs-{check[0]}.npz", **inputs)
+                    wanted.append(list(check))
+            if wanted:
+                (workdir / f"student_{index}.py").write_text(source_text, encoding="utf-8")
+                entries.append({"id": index, "name": name, "file": f"student_{index}.py", "checks": wanted})
+        records = _run(workdir, entries, slot, timeout, zygote_socket, blas_threads) if entries else {}
+    jailed = sandbox.status()[0]
+    seconds = round(time.monotonic() - start, 2)
+    for name, (checks, points, cells, reasons) in plans.items():
+        for gid, check in checks.items():
+            if check is None or gid in reasons:
+                continue
+            inputs, want = _reference_run(check[0])
+            passed, reason = judge(UNITS[check[0]], inputs, want, records.get((name, check[0])))
+            cells[gid] = points[gid] if passed else 0
+            if not passed:
+                reasons[gid] = reason
+        audits[name] = Audit(cells, reasons, jailed, seconds)
+    return audits
+
+
+def audit_notebook(submitted, source, helper, slot=0, timeout=TIMEOUT):
+    """Audit one submitted notebook against its source notebook (a submission of one)."""
+    return audit_submission({Path(source).stem: submitted}, Path(source).parent, helper, slot, timeout)[Path(source).stem]
 
 
 # --- the class ----------------------------------------------------------------------------
 
-def audit_course(root, students=None, jobs=2, progress=True):
-    """Audit every graded submission; store the scores in its status record; return the records."""
+def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
+    """Audit every graded submission (one jail per submission, ``jobs`` at a time, warm when root);
+    store the scores in the status records; return the records."""
     from tqdm import tqdm
+
+    from ..nbgrader_run import grading_env
 
     root = Path(root)
     sandbox.available()  # warns, or refuses under NNCOURSE_SANDBOX=require
     results = [r for r in read_all(root) if r.status not in (FAILED, MISSING)
                and (not students or r.student in students)]
-    helper = root / "release" / ASSIGNMENT / "nn_helpers.py"
-    slots = list(range(jobs))
+    by_student = {}
+    for result in results:
+        by_student.setdefault(result.student, []).append(result)
+    helper = root / "source" / ASSIGNMENT / "nn_helpers.py"
+    blas_threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    warm = zygote.start_kernel_zygote(grading_env(root / "grading" / ".home", blas_threads)) \
+        if sandbox.available() else None
+    bar = tqdm(total=len(results), desc="audit", unit="notebook", disable=not progress)
 
-    def one(result):
-        slot = slots.pop()
-        try:
-            audit = audit_notebook(root / "submitted" / result.student / ASSIGNMENT / f"{result.notebook}.ipynb",
-                                   root / "source" / ASSIGNMENT / f"{result.notebook}.ipynb", helper, slot)
-        finally:
-            slots.append(slot)
-        result.audit = {"cells": audit.cells, "reasons": audit.reasons, "sandboxed": audit.sandboxed,
-                        "seconds": audit.seconds}
-        write_result(root, result)
-        return result
+    def one(student_results):
+        student = student_results[0].student
+        folder = root / "submitted" / student / ASSIGNMENT
+        with acquire_slot() as slot:
+            audits = audit_submission({r.notebook: folder / f"{r.notebook}.ipynb" for r in student_results},
+                                      root / "source" / ASSIGNMENT, helper, slot.number, timeout,
+                                      warm.socket if warm else None, blas_threads)
+        for result in student_results:
+            result.audit = audits[result.notebook].record()
+            write_result(root, result)
+        bar.update(len(student_results))
+        return student_results
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = list(tqdm(pool.map(one, results), total=len(results), desc="audit", unit="notebook",
-                         disable=not progress))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = [r for batch in pool.map(one, by_student.values()) for r in batch]
+    finally:
+        bar.close()
+        if warm is not None:
+            warm.stop()
     return done
 
 

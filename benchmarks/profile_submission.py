@@ -1,0 +1,114 @@
+"""Where one submission's grading time goes, with cold and with warm kernels, side by side.
+
+Grades the same submission (the reference solution: every cell runs, nothing
+fails early) on a station with cold kernels (each one a new Python process,
+as stock nbgrader starts them) and on one with warm kernels (forked by the
+kernel zygote), alternating, and prints the median of each stage:
+nbgrader's set-up, kernel start (jail included), each notebook's cells, the
+hidden checks, kernel shutdown, the rest of nbgrader's work, the merge into
+the gradebook and the audit.  Run as root so kernels are jailed, as in CI:
+
+    .venv/bin/python benchmarks/profile_submission.py [--rounds 3] [--student reference]
+"""
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from course.classroom import build_class  # noqa: E402
+from course.grading import gradebook, job  # noqa: E402
+from course.grading.results import assignment_structure  # noqa: E402
+from course.grading.station import Station  # noqa: E402
+from course.nbgrader_run import ASSIGNMENT, course_copy, generate_release  # noqa: E402
+from course.trust.audit import audit_submission  # noqa: E402
+
+NOTEBOOK_STAGES = ("kernel start: launch", "kernel start: until ready", "notebook cells", "hidden checks",
+                   "kernel shutdown")
+
+
+def profile_once(station, course, student, limits, template, structure):
+    """{stage: seconds} of grading ``student`` once on ``station``."""
+    spans_file = station.scratch / "spans.jsonl"
+    spans_file.unlink(missing_ok=True)
+    station.profile = str(spans_file)
+    folder = course / "submitted" / student / ASSIGNMENT
+    submission = job.read_submission(folder, student, list(structure))
+    started = time.perf_counter()
+    outcome = job.grade(station, submission, limits, template, audit=False)
+    job_seconds = time.perf_counter() - started
+    assert all(n.status == "graded" for n in outcome.notebooks), [n.reason for n in outcome.notebooks]
+    started = time.perf_counter()
+    gradebook.record(course, outcome, structure)
+    merge_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    source = course / "source" / ASSIGNMENT
+    audits = audit_submission({nb: submission.files[f"{nb}.ipynb"] for nb in structure}, source,
+                              source / "nn_helpers.py", zygote_socket=station.kernels.socket if station.kernels else None)
+    assert all(score is not None or gid == "training_hidden" for a in audits.values() for gid, score in a.cells.items())
+    audit_seconds = time.perf_counter() - started
+
+    stages = defaultdict(float)
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    for span in spans:
+        if span["what"] in NOTEBOOK_STAGES:
+            stages[span["what"]] += span["seconds"]
+        if span["what"] == "notebook cells" or span["what"] == "hidden checks":
+            stages[f"  cells of {span['notebook']}"] += span["seconds"]
+        if span["what"] == "nbgrader: set-up":
+            stages["nbgrader set-up (per job)"] += span["seconds"]
+    whole = sum(s["seconds"] for s in spans if s["what"] == "nbgrader: whole notebook")
+    inside = sum(stages[s] for s in NOTEBOOK_STAGES)
+    stages["nbgrader's other work (sanitize, preprocessors, gradebook, files)"] = whole - inside
+    stages["job start, progress and read-back (supervisor)"] = job_seconds - whole - stages["nbgrader set-up (per job)"]
+    stages["grading job, total"] = job_seconds
+    stages["merge into the course gradebook (client)"] = merge_seconds
+    stages["audit, 8 notebooks in one jail"] = audit_seconds
+    return stages
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--student", default="reference")
+    args = parser.parse_args()
+    limits = job.Limits(cell_timeout=60)
+    with tempfile.TemporaryDirectory(prefix="profile-", dir=ROOT / ".cache") as scratch:
+        course = course_copy(Path(scratch) / "course")
+        build_class(generate_release(course), course / "source" / ASSIGNMENT, course / "submitted", [args.student])
+        structure = assignment_structure(course)
+        template = gradebook.template_db(course)
+        results = {"cold": [], "warm": []}
+        stations = {}
+        for kind in results:
+            started = time.perf_counter()
+            stations[kind] = Station(course, course / "grading" / ".work", warm_kernels=kind == "warm")
+            print(f"{kind} station ready in {time.perf_counter() - started:.1f} s (zygotes start once per batch)")
+        try:
+            for _ in range(args.rounds):
+                for kind in results:
+                    results[kind].append(profile_once(stations[kind], course, args.student, limits, template,
+                                                      structure))
+        finally:
+            for station in stations.values():
+                station.close()
+    order = list(dict.fromkeys(k for r in results["cold"] + results["warm"] for k in r))
+    order.sort(key=lambda k: (k.startswith("grading job") or k.startswith("merge") or k.startswith("audit"),
+                              k.startswith("  ")))
+    print(f"\none submission ({args.student}, 8 notebooks), median of {args.rounds} rounds, seconds "
+          f"(jailed: {stations['warm'].sandboxed})\n")
+    print(f"| stage | cold kernels | warm kernels |\n| --- | ---: | ---: |")
+    for key in order:
+        cold = statistics.median(r.get(key, 0.0) for r in results["cold"])
+        warm = statistics.median(r.get(key, 0.0) for r in results["warm"])
+        print(f"| {key} | {cold:.2f} | {warm:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

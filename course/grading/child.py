@@ -1,0 +1,92 @@
+"""The grading child: nbgrader's own Autograde converter on one submission, in a scratch course.
+
+It runs in a process forked from the station's job zygote (course.grading.station,
+course.jail.zygote), where nbgrader is already imported, so a job starts in
+milliseconds.  It grades
+its notebooks one at a time with nbgrader's converter (``--notebook`` each), so a
+notebook that fails removes only its own output, and it reports progress
+(``start``/``done``/``failed`` lines, with the time) to a file the supervisor
+reads: a notebook that overruns its budget is the one killed and reported, the
+others are not graded twice.  Nothing here is run in the kernel.
+"""
+import os
+import resource
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+# Imported here, in the forkserver, once for every job it forks.
+from nbgrader.apps.autogradeapp import AutogradeApp
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import NbGraderException
+
+from ..jail.kernel import SLOT_ENV, SOCKETS_ENV
+from ..jail.zygote import ENV as ZYGOTE_ENV
+from ..nbgrader_run import ASSIGNMENT, grading_env
+from . import profiling
+
+MARK = "@@nncourse"  # a log line that starts a notebook's part of the log
+
+
+def _isolate(scratch, memory, file_size):
+    # The zygote made this process a group leader that dies with it (and it with the station).
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+    log = os.open(scratch / "nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+
+def run_request(request, fds):
+    """The job zygote's entry (course.jail.zygote): one request of ``course.grading.job``."""
+    run(Path(request["scratch"]), request["student"], request["notebooks"], request["job"])
+
+
+def run(scratch, student, notebooks, job):
+    """Grade ``notebooks`` of ``student`` in ``scratch``; never returns (exit status 0 unless nbgrader broke)."""
+    code = 1
+    try:
+        _isolate(scratch, job["memory"], job["file_size"])
+        os.chdir(scratch)
+        warnings.resetwarnings()  # behave like a fresh nbgrader process
+        env = grading_env(scratch / ".home", job["blas_threads"])
+        env[SLOT_ENV] = str(job["slot"])  # parallel jails run under different UIDs
+        env[SOCKETS_ENV] = job["sockets"]
+        if job.get("zygote"):
+            env[ZYGOTE_ENV] = job["zygote"]
+        os.environ.clear()
+        os.environ.update(env)
+        if job.get("profile"):
+            profiling.install()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        app = AutogradeApp.instance()
+        # The job's own SQLite gradebook, whatever database the course uses (e.g. PostgreSQL).
+        app.initialize([ASSIGNMENT, "--student", student, "--force", f"--Execute.timeout={job['cell_timeout']}",
+                        f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"])
+        app.coursedir.assignment_id = ASSIGNMENT
+        profiling.span("nbgrader: set-up", started, cpu_started)
+        with open(scratch / "progress", "a", buffering=1) as progress:
+            for notebook in notebooks:
+                progress.write(f"start {notebook} {time.monotonic()}\n")
+                print(f"{MARK} {notebook}", flush=True)
+                profiling.notebook(notebook)
+                app.coursedir.notebook_id = notebook
+                try:
+                    Autograde(coursedir=app.coursedir, parent=app).start()
+                    outcome = "done"
+                except NbGraderException:
+                    outcome = "failed"
+                progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
+        if job.get("profile"):
+            profiling.dump(job["profile"])
+        code = 0
+    except BaseException:  # noqa: BLE001 -- the log says why; the supervisor reads it
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

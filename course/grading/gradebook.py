@@ -1,0 +1,147 @@
+"""The client's side of grading: the course gradebook, the autograded folder and the status records.
+
+Jobs never touch the course: they return an ``Outcome`` (course.grading.job),
+and only the process that runs ``autograde`` writes it down here, one notebook
+at a time: the grades into the gradebook (one transaction, retried while the
+database is busy), the graded files into ``autograded/``, the log, and last the
+status record (``course.grading.results``), which marks the notebook as done.
+A client killed half-way leaves no record for what it did not finish, so a
+rerun grades exactly that again, and writing the same outcome twice changes
+nothing.
+"""
+import functools
+import shutil
+import sqlite3
+import time
+import warnings
+from contextlib import closing
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import OperationalError, SAWarning
+
+from ..nbgrader_run import ASSIGNMENT
+from .job import COURSE_ID
+from .results import FAILED, MISSING, NotebookResult, write_result
+
+
+@functools.lru_cache(maxsize=None)
+def db_url(root):
+    """The course gradebook as nbgrader_config.py sets it (CourseDirectory.db_url), SQLite by default.
+
+    SQLite gets a 30 s busy timeout; any other database (e.g. PostgreSQL) is used as configured.
+    """
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(root)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    url = CourseDirectory(config=config, root=str(root)).db_url
+    if url.startswith("sqlite:") and "?" not in url:
+        url += "?timeout=30"
+    return url
+
+
+def check_assignment(root):
+    with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb:
+        try:
+            gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            raise SystemExit(f"the gradebook has no assignment {ASSIGNMENT!r}: run the release command first") from None
+
+
+def template_db(root):
+    """The SQLite gradebook every job starts from: a consistent snapshot of the course's own
+    (SQLite's backup API, safe while this process writes), or, for any other database
+    (e.g. PostgreSQL), one built by nbgrader from source/."""
+    template = Path(root) / "grading" / ".template"
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir(parents=True)
+    url = db_url(Path(root))
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url[len("sqlite:///"):].split("?")[0])) as course_db, \
+                closing(sqlite3.connect(template / "gradebook.db")) as copy:
+            course_db.backup(copy)
+        return template / "gradebook.db"
+    shutil.copy(Path(root) / "nbgrader_config.py", template / "nbgrader_config.py")
+    shutil.copytree(Path(root) / "source", template / "source")
+    from ..nbgrader_run import nbgrader
+
+    nbgrader(template, "generate_assignment", ASSIGNMENT, "--force",
+             f"--CourseDirectory.db_url=sqlite:///{template / 'gradebook.db'}")
+    return template / "gradebook.db"
+
+
+def _write_grades(root, student, notebook, cells):
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb, warnings.catch_warnings():
+                # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
+                warnings.simplefilter("ignore", SAWarning)
+                gb.update_or_create_student(student)
+                gb.update_or_create_submission(ASSIGNMENT, student)
+                for name, (score, _, manual) in cells.items():
+                    grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
+                    grade.auto_score, grade.needs_manual_grade = score, manual
+                gb.db.commit()
+            return
+        except OperationalError:  # busy beyond the driver's own timeout: wait, never abort the batch
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _write_files(root, student, files, notebook=None):
+    """The outcome's files into autograded/: one graded notebook, or (notebook=None) every non-notebook file."""
+    target = (Path(root) / "autograded" / student / ASSIGNMENT).resolve()
+    for name, data in files.items():
+        is_notebook = name.endswith(".ipynb") and "/" not in name
+        if (notebook is None) == is_notebook or (notebook is not None and name != f"{notebook}.ipynb"):
+            continue
+        path = (target / name).resolve()
+        if target not in path.parents:
+            continue  # a path out of the folder is not a graded file
+        if path.is_dir():
+            shutil.rmtree(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def record(root, outcome, structure, sandboxed=None):
+    """Write one submission's ``Outcome`` down; return its ``NotebookResult`` records."""
+    root = Path(root)
+    results = []
+    _write_files(root, outcome.student, outcome.files)
+    for graded in outcome.notebooks:
+        log = root / "grading" / outcome.student / f"{graded.notebook}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(graded.log)
+        cells = {cell: (None, maximum) for cell, maximum in structure[graded.notebook].items()}
+        status, reason = graded.status, graded.reason
+        if status != FAILED:
+            try:
+                _write_grades(root, outcome.student, graded.notebook, graded.cells)
+                cells = {name: (score, maximum) for name, (score, maximum, _) in graded.cells.items()}
+                _write_files(root, outcome.student, outcome.files, graded.notebook)
+            except MissingEntry as exc:
+                status, reason = FAILED, f"gradebook entry missing: {exc}"
+        result = NotebookResult(outcome.student, graded.notebook, status, reason, cells, graded.seconds,
+                                sandboxed=outcome.sandboxed, audit=graded.audit if status != FAILED else {},
+                                station=outcome.station)
+        write_result(root, result)
+        results.append(result)
+    return results
+
+
+def missing(root, student, notebook, structure):
+    """The record of a notebook that was not handed in (naming any notebook of an unexpected name)."""
+    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    unknown = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in structure)
+    reason = f"{notebook}.ipynb was not submitted"
+    if unknown:
+        reason += f"; unexpected notebooks: {', '.join(unknown)}"
+    cells = {cell: (None, maximum) for cell, maximum in structure[notebook].items()}
+    result = NotebookResult(student, notebook, MISSING, reason, cells)
+    write_result(root, result)
+    return result

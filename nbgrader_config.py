@@ -3,11 +3,11 @@ from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, Execute, GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec, SaveAutoGrades)
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
+                                    SaveAutoGrades)
 
-from course.nbgrader_plugins import (HideTestInternals, RedactHiddenTests, RobustOverwriteCells,
-                                     StderrIsNotAFailure, error_reply_is_an_error)
+from course.nbgrader_plugins import (ExecuteSkippingDemos, HideTestInternals, RedactHiddenTests,
+                                     RobustOverwriteCells, StderrIsNotAFailure, error_reply_is_an_error)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -29,6 +29,9 @@ c.Execute.kernel_manager_class = "course.jail.kernel.SandboxedKernelManager"
 c.Execute.on_cell_error = error_reply_is_an_error
 # A grading kernel is thrown away after its notebook: kill it rather than wait for a polite exit.
 c.Execute.shutdown_kernel = "immediate"
+# IPython's default tracebacks read and colour the source around every frame: a notebook of
+# unfinished stubs spent most of its grading time formatting them.  Plain ones say the same.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain"]
 
 # A student who deleted a graded cell gets it back, so it still runs and scores.
 c.OverwriteCells.add_missing_cells = True
@@ -42,7 +45,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    ExecuteSkippingDemos,  # Execute, but demonstration cells (no points) are not run
     StderrIsNotAFailure,
     IgnorePattern,
     ClearMetadataPreprocessor,

@@ -1,9 +1,16 @@
-"""Serial stock `nbgrader autograde` against `nncourse autograde --jobs N` on the demo class.
+"""Serial stock `nbgrader autograde` against `nncourse autograde --jobs N`, side by side in one run.
 
-Both start from the same released course and the same submissions: the demo
-class without the students that hang on purpose (stock nbgrader has no
-watchdog for a kernel that ignores interrupts).  Prints seconds per
-submission and the speedup.  Run: .venv/bin/python benchmarks/autograde_speedup.py [--jobs 2]
+Default: the demo class without the students that hang on purpose (stock
+nbgrader has no watchdog for a kernel that ignores interrupts): serial stock
+nbgrader, then nncourse without and with the audit, all on copies of the same
+released course and submissions, jailed kernels on every side (run as root).
+
+--class-size N: a simulated class of N submissions, copies of the demo's
+honest and buggy students (the reference, the untouched release, the seed
+student and the one-bug students), graded by nncourse only (serial stock
+nbgrader would take hours); prints the wall time and the time per submission.
+
+    .venv/bin/python benchmarks/autograde_speedup.py [--jobs 2] [--class-size 200]
 """
 import argparse
 import shutil
@@ -15,37 +22,71 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course.grading import Limits, autograde  # noqa: E402
 from course.classroom import STUDENTS, build_class  # noqa: E402
+from course.grading import Limits, autograde  # noqa: E402
+from course.grading.results import FAILED, MISSING  # noqa: E402
 from course.nbgrader_run import ASSIGNMENT, course_copy, generate_release, nbgrader  # noqa: E402
 
 HANGING = {"infinite_loop", "sigint_ignored", "output_flood", "memory_bomb", "segfault", "os_exit"}
+CELL_TIMEOUT = 30
+
+
+def timed(label, run, submissions):
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    print(f"{label:<34}: {seconds:7.1f} s  ({seconds / submissions:5.2f} s per submission)", flush=True)
+    return seconds
+
+
+def nncourse(course, jobs, audit, warm=True):
+    def run():
+        results = autograde(course, jobs=jobs, limits=Limits(cell_timeout=CELL_TIMEOUT), progress=False,
+                            audit=audit, warm_kernels=warm)
+        bad = [r for r in results if r.status in (FAILED, MISSING)]
+        assert len(bad) <= 4, [(r.student, r.notebook, r.reason) for r in bad]  # the demo's file cases
+    return run
+
+
+def speedup(scratch, jobs):
+    names = [name for name in STUDENTS if name not in HANGING]
+    serial = course_copy(scratch / "serial")
+    release = generate_release(serial)
+    build_class(release, serial / "source" / ASSIGNMENT, serial / "submitted", names)
+    copies = {kind: Path(shutil.copytree(serial, scratch / kind, symlinks=True)) for kind in ("plain", "audited")}
+    n = len(names)
+    print(f"demo class: {n} submissions x 8 notebooks, jailed kernels, cell timeout {CELL_TIMEOUT} s", flush=True)
+    serial_s = timed("serial nbgrader autograde", lambda: nbgrader(serial, "autograde", ASSIGNMENT,
+                                                                   f"--Execute.timeout={CELL_TIMEOUT}", check=False), n)
+    plain_s = timed(f"nncourse --jobs {jobs} --no-audit", nncourse(copies["plain"], jobs, audit=False), n)
+    audited_s = timed(f"nncourse --jobs {jobs} (with the audit)", nncourse(copies["audited"], jobs, audit=True), n)
+    print(f"speedup over serial stock nbgrader: {serial_s / plain_s:.2f}x without the audit, "
+          f"{serial_s / audited_s:.2f}x with it (target >= 1.9x on 2 cores)")
+
+
+def big_class(scratch, jobs, size):
+    base = [name for name, student in STUDENTS.items() if student.kind in ("correct", "bug")]
+    course = course_copy(scratch / "class")
+    release = generate_release(course)
+    build_class(release, course / "source" / ASSIGNMENT, scratch / "base", base)
+    for i in range(size):
+        name = base[i % len(base)]
+        shutil.copytree(scratch / "base" / name, course / "submitted" / f"s{i:03d}-{name}")
+    print(f"simulated class: {size} submissions x 8 notebooks, copies of {', '.join(base)}", flush=True)
+    timed(f"nncourse --jobs {jobs} (with the audit)", nncourse(course, jobs, audit=True), size)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--class-size", type=int, help="grade a simulated class of this size instead")
     args = parser.parse_args()
-    names = [name for name in STUDENTS if name not in HANGING]
+    (ROOT / ".cache").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="speedup-", dir=ROOT / ".cache") as scratch:
-        serial = course_copy(Path(scratch) / "serial")
-        release = generate_release(serial)
-        build_class(release, serial / "source" / ASSIGNMENT, serial / "submitted", names)
-        parallel = Path(shutil.copytree(serial, Path(scratch) / "parallel", symlinks=True))
-        cell_timeout = "--Execute.timeout=30"
-
-        start = time.perf_counter()
-        nbgrader(serial, "autograde", ASSIGNMENT, cell_timeout, check=False)
-        serial_s = time.perf_counter() - start
-
-        start = time.perf_counter()
-        autograde(parallel, jobs=args.jobs, limits=Limits(cell_timeout=30), progress=False)
-        parallel_s = time.perf_counter() - start
-    n = len(names)
-    print(f"demo class: {n} submissions x 8 notebooks ({', '.join(names)})")
-    print(f"serial nbgrader autograde : {serial_s:7.1f} s  ({serial_s / n:5.1f} s per submission)")
-    print(f"nncourse --jobs {args.jobs}        : {parallel_s:7.1f} s  ({parallel_s / n:5.1f} s per submission)")
-    print(f"speedup: {serial_s / parallel_s:.2f}x on {args.jobs} workers (target >= 1.8x on 2 cores)")
+        if args.class_size:
+            big_class(Path(scratch), args.jobs, args.class_size)
+        else:
+            speedup(Path(scratch), args.jobs)
 
 
 if __name__ == "__main__":

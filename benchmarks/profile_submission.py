@@ -64,9 +64,12 @@ def profile_once(station, course, student, limits, template, structure):
         if span["what"] == "nbgrader: set-up":
             stages["nbgrader set-up (per job)"] += span["seconds"]
     whole = sum(s["seconds"] for s in spans if s["what"] == "nbgrader: whole notebook")
+    every = sum(s["seconds"] for s in spans if s["what"] == "nbgrader: one notebook, all")
     inside = sum(stages[s] for s in NOTEBOOK_STAGES)
-    stages["nbgrader's other work (sanitize, preprocessors, gradebook, files)"] = whole - inside
-    stages["job start, progress and read-back (supervisor)"] = job_seconds - whole - stages["nbgrader set-up (per job)"]
+    stages["nbgrader's other work on a notebook (sanitize, preprocessors, gradebook, files)"] = whole - inside
+    stages["nbgrader's set-up of each notebook (gradebook, copies)"] = every - whole
+    stages["supervisor: unpack, start the job, read the grades and files back"] = \
+        job_seconds - every - stages["nbgrader set-up (per job)"]
     stages["grading job, total"] = job_seconds
     stages["merge into the course gradebook (client)"] = merge_seconds
     stages["audit, 8 notebooks in one jail"] = audit_seconds

@@ -412,6 +412,14 @@ def _inflate_points(nb, cell):
     cell.metadata.nbgrader.points *= 10
 
 
+def _as_demo(demo_id):
+    """Relabel a hidden-test cell as the course's demonstration ``demo_id`` (which the grader skips)."""
+    def change(nb, cell):
+        cell.metadata.nbgrader = {"grade": False, "grade_id": demo_id, "locked": True, "schema_version": 3,
+                                  "solution": False, "task": False}
+    return change
+
+
 def _with_release_stub(notebook, grade_id, *changes):
     """reference, but one answer left as the release's stub, then ``changes``."""
     def build(release_dir, source_dir, dest):
@@ -551,6 +559,11 @@ STUDENTS = {
     "points_inflated": _on_reference(
         f"reference with the points of {CELL} multiplied by 10 in its metadata",
         FULL, "tamper", _on_cell(NB, CELL, _inflate_points)),
+    "hidden_test_as_demo": Student(
+        "untouched stubs, and 01's relu_hidden test cell relabelled as the course's demonstration "
+        "demo_activation_curves, which the autograder does not run",
+        then(untouched, _on_cell("01_activations", "relu_hidden", _as_demo("demo_activation_curves"))),
+        ZERO, "tamper", "untouched"),
     # -- cheating: wrong answers must not gain points
     "cheat_edited_test": Student(
         f"reference, but the BatchNorm answer left a stub and {CELL} replaced by print('ok')",

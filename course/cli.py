@@ -13,7 +13,7 @@ from pathlib import Path
 from .trust.cheatscan import HIGH, save_flags, scan_course
 from .feedback import write_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
-from .grading.results import GRADED, assignment_structure, read_all
+from .grading.results import GRADED, assignment_structure, grading_flags, read_all
 
 def cmd_release(args):
     """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
@@ -91,7 +91,7 @@ def graded_results(course):
     from .trust.audit import audit_flags, with_grade_of_record
 
     results = read_all(course)
-    return with_grade_of_record(results, course), current_flags(course) + audit_flags(results)
+    return with_grade_of_record(results, course), current_flags(course) + audit_flags(results) + grading_flags(results)
 
 
 def cmd_export(args):

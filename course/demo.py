@@ -20,7 +20,7 @@ from .classroom import build_class
 from .feedback import write_feedback
 from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
 from .report import write_csv, write_report
-from .grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, read_all
+from .grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, grading_flags, read_all
 
 # Hostile students hang on purpose: the demo waits 15 s for a cell (the default is 120 s) and 45 s
 # for a notebook, and says so.
@@ -54,7 +54,7 @@ def print_table(results, structure, descriptions):
                 cells.append(SHORT.get(result.status if result else FAILED))
                 total, status = None, (result.status if result else FAILED)
             else:
-                cells.append(f"{result.score:g}")
+                cells.append(f"{result.score:g}" + ("T" if result.timed_out else ""))
                 total = None if total is None else total + result.score
         cells += ["—" if total is None else f"{total:g}", status]
         rows.append(cells)
@@ -62,7 +62,8 @@ def print_table(results, structure, descriptions):
     for row in [header, maxima, *rows]:
         print("  ".join(str(cell).ljust(w) if i in (0, len(row) - 1) else str(cell).rjust(w)
                         for i, (cell, w) in enumerate(zip(row, widths))))
-    print("\nFAIL = failed to grade, MISS = notebook missing: never counted as an honest 0.")
+    print("\nFAIL = failed to grade, MISS = notebook missing: never counted as an honest 0; "
+          "T = a cell timed out and was interrupted (flagged).")
     print("\nstudents:")
     for name in sorted(descriptions):
         print(f"  {name:<20} {descriptions[name]}")
@@ -100,7 +101,7 @@ def run_demo(root=ROOT, jobs=2):
     autograde(root, jobs=jobs, limits=DEMO_LIMITS)
     steps.done("autograde and audit")
     recorded = read_all(root)
-    flags += audit_flags(recorded)
+    flags += audit_flags(recorded) + grading_flags(recorded)
     results = with_grade_of_record(recorded, root)
     leaks = write_feedback(root, jobs)
     if leaks:

@@ -1,8 +1,33 @@
 """Preprocessors that nbgrader_config.py plugs into nbgrader's own pipelines."""
 import nbformat
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
+
+DEMO_PREFIX = "demo_"  # grade_id of a demonstration cell (course/build.py: "# %% demo id=demo_...")
+DEMO_SKIPPED = ("Демонстрация: при автопроверке не выполняется (баллов она не даёт). "
+                "Запустите ноутбук сами, чтобы её увидеть.\n")
+
+
+def is_demo(cell):
+    """A locked, ungraded cell the course marked as a demonstration.  Its source is the course's own:
+    OverwriteCells restores every locked cell from the gradebook, and RobustOverwriteCells strips a
+    grade_id the gradebook does not know, so no student code can pass for a demonstration."""
+    meta = cell.metadata.get("nbgrader", {})
+    return (cell.cell_type == "code" and bool(meta.get("locked")) and not meta.get("grade")
+            and not meta.get("solution") and str(meta.get("grade_id", "")).startswith(DEMO_PREFIX))
+
+
+class ExecuteSkippingDemos(Execute):
+    """Autograde: nbgrader's Execute, except for demonstration cells (plots, the training run), which
+    carry no points and would cost most of a notebook's grading time: they get a note instead."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_demo(cell):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=DEMO_SKIPPED)]
+            cell.execution_count = None
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 class StderrIsNotAFailure(NbGraderPreprocessor):
@@ -99,12 +124,19 @@ class RobustOverwriteCells(OverwriteCells):
     """Autograde: nbgrader's OverwriteCells, hardened against tampered graded cells.
 
     Stock nbgrader 0.9.6 crashes the whole submission (KeyError) when a graded
-    cell was deleted after a visible-test cell, lost its metadata, or had its
-    grade_id renamed: it restores a missing cell only after another graded or
-    solution cell.  Here a cell whose grade_id the gradebook does not know is
+    cell was deleted after a visible-test cell, lost its metadata, had its
+    grade_id renamed, or took another cell's grade_id: it restores a missing
+    cell only after another graded or solution cell, and cannot read the empty
+    metadata DeduplicateIds leaves on a duplicate.  Here a cell whose grade_id the gradebook does not know is
     an ordinary cell, and a missing graded cell goes back after the nearest
     earlier source cell that is still present, so it runs and scores.
     """
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:  # DeduplicateIds leaves a duplicate an empty nbgrader dict, which stock code trips on
+            if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
+                del cell.metadata["nbgrader"]
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.metadata.get("nbgrader")

@@ -17,6 +17,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.feedback import scan_feedback
+from course.nbgrader_plugins import DEMO_SKIPPED, is_demo
 from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release, nbgrader
 
 STUDENTS = ("reference", "untouched", "shadow")
@@ -105,6 +106,17 @@ def test_reference_notebooks_ran_without_errors_or_stderr(course):
             for output in cell.get("outputs", []):
                 assert output.output_type != "error", f"{path.name}: {output.ename}: {output.evalue}"
                 assert output.get("name") != "stderr", f"{path.name}: stderr: {output.text[:300]}"
+
+
+def test_demonstrations_are_not_run_by_the_autograder(course):
+    demos = 0
+    for path in sorted((course / "autograded" / "reference" / ASSIGNMENT).glob("*.ipynb")):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if is_demo(c)]
+        assert cells, f"{path.name}: no demonstration cell (its plots would cost grading time)"
+        for cell in cells:
+            assert [o.get("text") for o in cell.outputs] == [DEMO_SKIPPED], (path.name, cell.outputs)
+        demos += len(cells)
+    assert demos >= 14
 
 
 def test_feedback_never_shows_hidden_tests(course):

@@ -1,5 +1,6 @@
 """Every source notebook (reference answers in place) executes cleanly:
-no error, nothing on stderr, every hidden check passes, figures render."""
+no error, nothing on stderr, every hidden check passes, figures render, and
+the demonstrations (which the autograder skips) run here."""
 import shutil
 import time
 from pathlib import Path
@@ -7,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from course.nbgrader_plugins import DEMO_SKIPPED, is_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "source" / "nn_layers").glob("*.ipynb"))
@@ -35,3 +38,6 @@ def test_source_notebook_executes_cleanly(name, workdir):
             text = "".join(o.get("text", "") for o in cell.outputs)
             assert "✓" in text, f"{name}: hidden check {cell.metadata.nbgrader.grade_id} printed no success line"
     assert images >= 1, f"{name}: no figure rendered"
+    demos = [c for c in nb.cells if is_demo(c)]
+    assert demos and all(c.outputs and DEMO_SKIPPED not in str(c.outputs) for c in demos), \
+        f"{name}: a demonstration did not run"

@@ -75,11 +75,13 @@ def run(scratch, student, notebooks, job):
                 print(f"{MARK} {notebook}", flush=True)
                 profiling.notebook(notebook)
                 app.coursedir.notebook_id = notebook
+                started, cpu_started = time.perf_counter(), time.process_time()
                 try:
                     Autograde(coursedir=app.coursedir, parent=app).start()
                     outcome = "done"
                 except NbGraderException:
                     outcome = "failed"
+                profiling.span("nbgrader: one notebook, all", started, cpu_started)
                 progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
         if job.get("profile"):
             profiling.dump(job["profile"])

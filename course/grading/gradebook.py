@@ -128,7 +128,7 @@ def record(root, outcome, structure, sandboxed=None):
                 status, reason = FAILED, f"gradebook entry missing: {exc}"
         result = NotebookResult(outcome.student, graded.notebook, status, reason, cells, graded.seconds,
                                 sandboxed=outcome.sandboxed, audit=graded.audit if status != FAILED else {},
-                                station=outcome.station)
+                                station=outcome.station, timed_out=graded.timed_out if status != FAILED else [])
         write_result(root, result)
         results.append(result)
     return results

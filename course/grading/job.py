@@ -60,6 +60,7 @@ class NotebookOutcome:
     seconds: float = 0.0
     log: str = ""
     audit: dict = field(default_factory=dict)   # course.trust.audit.Audit.record(), when audited
+    timed_out: list = field(default_factory=list)  # code cells (1-based) interrupted on the cell timeout
 
 
 @dataclass
@@ -213,6 +214,18 @@ def _graded_files(built, graded, max_bytes=MAX_GRADED):
     return files
 
 
+def _timed_out_cells(path):
+    """Numbers (1-based, code cells) of the cells nbgrader interrupted on its cell timeout."""
+    import nbformat
+
+    try:
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # noqa: BLE001 -- nbgrader wrote it; if it cannot be read, there is nothing to report
+        return []
+    return [n for n, cell in enumerate(cells, 1)
+            if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)]
+
+
 def _scrub(text, scratch):
     """Reasons and logs without the job's scratch paths (meaningless to a reader, and internal)."""
     return text.replace(str(scratch) + "/", "").replace(str(scratch), "")
@@ -263,9 +276,13 @@ def grade(station, submission, limits, template, audit=True):
                 if "done" in span:
                     cells = _grades(scratch, submission.student, notebook)
                     manual = [gid for gid, (_, _, flag) in cells.items() if flag]
-                    outcomes[notebook] = NotebookOutcome(
-                        notebook, MANUAL if manual else GRADED,
-                        "manual grading needed: " + ", ".join(manual) if manual else "", cells, seconds, log)
+                    timed_out = _timed_out_cells(scratch / "autograded" / submission.student / ASSIGNMENT
+                                                 / f"{notebook}.ipynb")
+                    notes = ["manual grading needed: " + ", ".join(manual)] if manual else []
+                    notes += [f"cell {n} ran longer than {limits.cell_timeout} s and was interrupted (timed out); "
+                              f"the cells after it ran" for n in timed_out]
+                    outcomes[notebook] = NotebookOutcome(notebook, MANUAL if manual else GRADED, "; ".join(notes),
+                                                         cells, seconds, log, timed_out=timed_out)
                 else:  # failed in nbgrader, or the child died or was stopped while grading it
                     why = failure_reason(status if notebook == running else 0, log, limits)
                     outcomes[notebook] = NotebookOutcome(notebook, FAILED, _scrub(why, scratch), {}, seconds, log)

@@ -27,6 +27,7 @@ class NotebookResult:
     sandboxed: object = None  # True / False: was the kernel jailed (course.jail.sandbox); None: unknown
     audit: dict = field(default_factory=dict)  # course.trust.audit: {"cells": {grade_id: score}, "reasons", ...}
     station: str = ""  # which grading station (host:pid, a Dask worker or the local batch) graded it
+    timed_out: list = field(default_factory=list)  # code cells (1-based) interrupted on the cell timeout
 
     @property
     def score(self):
@@ -80,3 +81,12 @@ def assignment_structure(root, assignment="nn_layers"):
         structure[path.stem] = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
                                 for c in cells if c.metadata.get("nbgrader", {}).get("grade")}
     return structure
+
+
+def grading_flags(results):
+    """A flag (as the cheat scan's) for every notebook where a cell had to be interrupted: its score
+    stands, but an instructor should know the student's code hung there."""
+    return [{"student": r.student, "notebook": r.notebook, "cell": f"cell {cell}", "line": "",
+             "rule": "timed-out", "severity": "high",
+             "detail": f"cell {cell} timed out and was interrupted; the cells after it ran"}
+            for r in results for cell in (r.timed_out or [])]

@@ -29,6 +29,9 @@ from ..jail import sandbox, zygote
 from ..nbgrader_run import ROOT, grading_env
 
 PACKAGES = ("course", "solutions", "probes")  # the grader, the reference and its checks, the probes
+# What a grading job imports: nbgrader (with the child), then what its first notebook would load lazily.
+JOB_IMPORTS = ("course.grading.child", "course.nbgrader_plugins", "ipykernel.kernelspec", "IPython.core.interactiveshell",
+               "sqlalchemy.dialects.sqlite")
 
 
 def _package_dir(name):
@@ -80,7 +83,7 @@ class Station:
         self.sandboxed = sandbox.available()
         self.kernel_env = grading_env(self.scratch / ".home", blas_threads)
         started = time.monotonic()
-        self.jobs = zygote.start("course.grading.child:run_request", ["course.grading.child"], dict(os.environ))
+        self.jobs = zygote.start("course.grading.child:run_request", JOB_IMPORTS, dict(os.environ))
         self.kernels = zygote.start_kernel_zygote(self.kernel_env) if warm_kernels and self.sandboxed else None
         self.start_seconds = round(time.monotonic() - started, 2)
 

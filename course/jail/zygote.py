@@ -25,6 +25,7 @@ matplotlib's backend, warning filters); the zygote refuses if its own differ.
 
     python -m course.jail.zygote FOLDER PARENT_PID ENTRY [IMPORT ...]
 """
+import gc
 import importlib
 import importlib.util
 import json
@@ -280,6 +281,10 @@ def serve(folder, parent_pid, entry_name, imports):
         importlib.import_module(name)
     if threading.active_count() != 1:
         raise RuntimeError("an import started a thread: forking would be unsafe")
+    # Forks share the zygote's memory until they write to it; the garbage collector would write to
+    # every object it scans, copying the whole heap into each fork.  Frozen objects are never scanned.
+    gc.collect()
+    gc.freeze()
     sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:
         return

@@ -266,7 +266,7 @@ check_tanh(Tanh)
 # и `backward` возвращает ровно $f'(x)$. Обратите внимание, где каждая производная близка к нулю —
 # там градиент через слой почти не проходит.
 
-# %%
+# %% demo id=demo_activation_curves
 xs = np.linspace(-6, 6, 601)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for layer_class, color in ((ReLU, "tab:blue"), (Sigmoid, "tab:orange"), (Tanh, "tab:green")):

@@ -336,7 +336,7 @@ check_linear(Linear)
 # He (ваш `reset_parameters`), Xavier ($\sigma = \sqrt{1/256}$) и «маленькие случайные» $\sigma = 0.01$.
 # Ось $y$ логарифмическая: прямая линия означает экспоненциальное затухание.
 
-# %%
+# %% demo id=demo_init_through_depth
 try:
     relu = load_from_notebook("01_activations.ipynb", "ReLU")().forward
     relu(np.array([1.0, -1.0]))

@@ -302,7 +302,7 @@ check_sequential(Sequential)
 # сеть из 12 блоков `Linear(64, 64)` + активация, сделаем `forward` на случайном батче, `backward` со случайным
 # градиентом сверху и посмотрим на норму `grad_weight` каждого линейного слоя. Номер 1 — слой у входа.
 
-# %%
+# %% demo id=demo_gradients_through_depth
 try:
     ReLU, Sigmoid, Tanh = load_from_notebook("01_activations.ipynb", "ReLU", "Sigmoid", "Tanh")
     Linear = load_from_notebook("02_linear.ipynb", "Linear")

@@ -226,7 +226,7 @@ check_dropout(Dropout)
 # `Dropout(0.5)` много раз: каждый отдельный проход сильно шумит, но среднее по проходам сходится к $x$, как и
 # обещает $\mathbb{E}[y] = x$. Пунктир — то, что получилось бы без масштабирования: $(1-p)\,x$.
 
-# %%
+# %% demo id=demo_dropout_masks
 try:
     rates = (0.1, 0.3, 0.5, 0.8)
     fig, axes = plt.subplot_mosaic([[f"p{i}" for i in range(len(rates))], ["mean"] * len(rates)],

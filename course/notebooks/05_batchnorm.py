@@ -354,7 +354,7 @@ except NotImplementedError:
 # это та самая типичная ошибка из раздела 5.2 (формула Keras со значением 0.1 из PyTorch): оценка
 # почти целиком определяется последним батчем и скачет вместе с ним.
 
-# %%
+# %% demo id=demo_batchnorm_distributions
 rng = np.random.default_rng(0)
 n = 512
 features = np.column_stack([rng.normal(-6, 0.5, n), rng.normal(3, 2, n), 8 + rng.exponential(3, n)])

@@ -309,7 +309,7 @@ check_cross_entropy(CrossEntropyLoss)
 # Значит, для «обрезанной» версии формула $(\mathrm{softmax} - \mathrm{one\_hot})/N$ уже не является
 # её производной: значение потерь и градиент рассказывают разное.
 
-# %%
+# %% demo id=demo_cross_entropy_cap
 margins = np.linspace(-5, 60, 261)
 try:
     exact, slope = [], []
@@ -421,7 +421,7 @@ check_mse(MSELoss)
 # разнообразнее), при дистилляции моделей и при калибровке уверенности классификатора.
 # Ниже всё посчитано **вашим** `softmax` — все температуры одним вызовом, по строке на температуру.
 
-# %%
+# %% demo id=demo_softmax_temperature
 z = np.array([3.0, 1.5, 1.0, 0.2, -1.0])
 shown = [0.5, 1.0, 3.0]
 temperatures = np.geomspace(0.05, 100, 200)

@@ -396,7 +396,7 @@ check_trains_digits(train_epoch, evaluate, load_digits_split())
 # поделён на своё стандартное отклонение (но не меньше 1: почти всегда пустые пиксели у края иначе
 # раздулись бы до огромных значений). Так все 64 входа получают один масштаб — порядка 1.
 
-# %%
+# %% demo id=demo_digits_data
 (X_train, y_train), (X_val, y_val), (X_test, y_test) = load_digits_split()
 print(f"обучение: {X_train.shape}, валидация: {X_val.shape}, тест: {X_test.shape}; классы 0..9")
 print("примеров каждой цифры в обучении:", np.bincount(y_train))
@@ -406,7 +406,7 @@ print("примеров каждой цифры в обучении:", np.bincou
 # только определения классов и функций, без тестов. Если какой-то ноутбук ещё не готов, ячейка
 # скажет, чего не хватает, а обучение ниже будет пропущено.
 
-# %%
+# %% demo id=demo_digits_layers
 SOURCES = {"ReLU": "01_activations.ipynb", "Linear": "02_linear.ipynb", "Sequential": "03_sequential.ipynb",
            "Dropout": "04_dropout.ipynb", "BatchNorm": "05_batchnorm.ipynb", "Adam": "06_optimizers.ipynb",
            "CrossEntropyLoss": "07_losses.ipynb"}
@@ -446,7 +446,7 @@ if layers_ready:
 # (`np.random.seed`), порядок батчей (`seed` загрузчика) — повторный запуск даёт те же числа.
 # Полоса прогресса `tqdm` показывает эпохи, текущие потери и точность на валидации.
 
-# %%
+# %% demo id=demo_digits_training
 EPOCHS, BATCH_SIZE, LEARNING_RATE = 40, 32, 0.002
 
 
@@ -503,7 +503,7 @@ else:
 # считается в режиме `eval` (без Dropout), поэтому она честно сравнима с валидационной. Разрыв между
 # ними — мера переобучения. Тест считаем один раз — на модели лучшей эпохи.
 
-# %%
+# %% demo id=demo_learning_curves
 if best_model is None:
     print("Модели нет: обучение выше не состоялось.")
 else:
@@ -519,7 +519,7 @@ else:
 # Ниже — сами неверно распознанные картинки тестовой выборки с подписью «истина → ответ» (показаны
 # исходные пиксели, без нормировки). Часть ошибок простительна: такие цифры и человек прочтёт не сразу.
 
-# %%
+# %% demo id=demo_test_errors
 if best_model is None:
     print("Модели нет: обучение выше не состоялось.")
 else:

@@ -23,7 +23,7 @@ c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 # Per-cell limits: the slowest cell, training on digits, takes a few seconds.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-# Student code runs in a jail: no gradebook, source/ or network (course/sandbox.py).
+# Student code runs in a jail: no gradebook, source/ or network (course/jail/).
 c.Execute.kernel_manager_class = "course.jail.kernel.SandboxedKernelManager"
 # A failed cell scores 0 even if student code hid its traceback.
 c.Execute.on_cell_error = error_reply_is_an_error

@@ -2,7 +2,7 @@
 
 Each ``Unit`` (``probes.core``) is one check split in three.  The hidden tests
 bind the units to the reference (``solutions.checks``) and grade in the
-notebook kernel; the audit (``course/audit.py``) runs the same ``run`` on the
+notebook kernel; the audit (``course/trust/audit.py``) runs the same ``run`` on the
 student's definitions in a jail that holds this package but not the reference,
 and compares on the trusted side.  Nothing here may import ``solutions``.
 """

@@ -1,4 +1,4 @@
-"""The parallel autograder (course/autograde.py) against stock nbgrader:
+"""The parallel autograder (course.grading) against stock nbgrader:
 same grades, resumable after SIGKILL, idempotent, and never stopped by a
 locked SQLite gradebook."""
 import shutil

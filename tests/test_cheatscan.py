@@ -1,4 +1,4 @@
-"""The static cheat scan (course/cheatscan.py): hostile code is flagged with the right rule,
+"""The static cheat scan (course/trust/cheatscan.py): hostile code is flagged with the right rule,
 ordinary student code and the course's own notebooks are not, and nothing crashes it."""
 import ast
 import csv

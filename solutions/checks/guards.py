@@ -4,7 +4,7 @@ They catch the plain attacks: handing in the reference (or an alias or a
 subclass of it), importing the reference before the tests do, patching the
 comparison functions or IPython's traceback display.  Code in the same
 process can always defeat in-process guards; the real boundary is the
-out-of-kernel audit (``course/audit.py``), and the cheat scan flags the rest.
+out-of-kernel audit (``course/trust/audit.py``), and the cheat scan flags the rest.
 """
 import os
 import sys

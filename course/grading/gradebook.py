@@ -72,7 +72,8 @@ def template_db(root):
     return template / "gradebook.db"
 
 
-def _write_grades(root, student, notebook, cells):
+def _write_grades(root, student, notebooks):
+    """The grades of ``notebooks`` ({notebook: {grade_id: [score, max, manual]}}) in one transaction."""
     deadline = time.monotonic() + 300
     while True:
         try:
@@ -81,9 +82,10 @@ def _write_grades(root, student, notebook, cells):
                 warnings.simplefilter("ignore", SAWarning)
                 gb.update_or_create_student(student)
                 gb.update_or_create_submission(ASSIGNMENT, student)
-                for name, (score, _, manual) in cells.items():
-                    grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
-                    grade.auto_score, grade.needs_manual_grade = score, manual
+                for notebook, cells in notebooks.items():
+                    for name, (score, _, manual) in cells.items():
+                        grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
+                        grade.auto_score, grade.needs_manual_grade = score, manual
                 gb.db.commit()
             return
         except OperationalError:  # busy beyond the driver's own timeout: wait, never abort the batch
@@ -108,27 +110,34 @@ def _write_files(root, student, files, notebook=None):
         path.write_bytes(data)
 
 
-def record(root, outcome, structure, sandboxed=None):
-    """Write one submission's ``Outcome`` down; return its ``NotebookResult`` records."""
+def record(root, outcome, structure):
+    """Write one submission's ``Outcome`` down (grades in one transaction, then files, logs and, last,
+    the status records); return its ``NotebookResult`` records."""
     root = Path(root)
-    results = []
+    graded = {g.notebook: g.cells for g in outcome.notebooks if g.status != FAILED}
+    problem = ""
+    if graded:
+        try:
+            _write_grades(root, outcome.student, graded)
+        except MissingEntry as exc:
+            problem = f"gradebook entry missing: {exc}"
     _write_files(root, outcome.student, outcome.files)
-    for graded in outcome.notebooks:
-        log = root / "grading" / outcome.student / f"{graded.notebook}.log"
+    results = []
+    for graded_nb in outcome.notebooks:
+        log = root / "grading" / outcome.student / f"{graded_nb.notebook}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(graded.log)
-        cells = {cell: (None, maximum) for cell, maximum in structure[graded.notebook].items()}
-        status, reason = graded.status, graded.reason
-        if status != FAILED:
-            try:
-                _write_grades(root, outcome.student, graded.notebook, graded.cells)
-                cells = {name: (score, maximum) for name, (score, maximum, _) in graded.cells.items()}
-                _write_files(root, outcome.student, outcome.files, graded.notebook)
-            except MissingEntry as exc:
-                status, reason = FAILED, f"gradebook entry missing: {exc}"
-        result = NotebookResult(outcome.student, graded.notebook, status, reason, cells, graded.seconds,
-                                sandboxed=outcome.sandboxed, audit=graded.audit if status != FAILED else {},
-                                station=outcome.station, timed_out=graded.timed_out if status != FAILED else [])
+        log.write_text(graded_nb.log)
+        cells = {cell: (None, maximum) for cell, maximum in structure[graded_nb.notebook].items()}
+        status, reason = graded_nb.status, graded_nb.reason
+        if status != FAILED and problem:
+            status, reason = FAILED, problem
+        elif status != FAILED:
+            cells = {name: (score, maximum) for name, (score, maximum, _) in graded_nb.cells.items()}
+            _write_files(root, outcome.student, outcome.files, graded_nb.notebook)
+        ok = status != FAILED
+        result = NotebookResult(outcome.student, graded_nb.notebook, status, reason, cells, graded_nb.seconds,
+                                sandboxed=outcome.sandboxed, audit=graded_nb.audit if ok else {},
+                                station=outcome.station, timed_out=graded_nb.timed_out if ok else [])
         write_result(root, result)
         results.append(result)
     return results

@@ -187,13 +187,16 @@ def failure_reason(status, log_text, limits):
     return errors or f"nbgrader stopped with status {status} without saying why (see the log)"
 
 
-def _grades(scratch, student, notebook):
-    """{grade_id: [score, max_score, needs_manual_grade]} from the scratch gradebook."""
+def _grades(scratch, student, notebooks):
+    """{notebook: {grade_id: [score, max_score, needs_manual_grade]}} from the scratch gradebook."""
     from nbgrader.api import Gradebook
 
+    if not notebooks:
+        return {}
     with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", course_id=COURSE_ID) as gb:
-        nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
-        return {g.name: [g.auto_score, g.max_score, bool(g.needs_manual_grade)] for g in nb.grades}
+        return {notebook: {g.name: [g.auto_score, g.max_score, bool(g.needs_manual_grade)]
+                           for g in gb.find_submission_notebook(notebook, ASSIGNMENT, student).grades}
+                for notebook in notebooks}
 
 
 def _graded_files(built, graded, max_bytes=MAX_GRADED):
@@ -269,12 +272,13 @@ def grade(station, submission, limits, template, audit=True):
                 times.setdefault(notebook, {})[event] = when
             running, _ = _running(events)
             started = [nb for nb in pending if nb in times]
+            grades = _grades(scratch, submission.student, [nb for nb in started if "done" in times[nb]])
             for notebook in started:
                 log = _scrub(preamble + parts.get(notebook, ""), scratch)[-LOG_TAIL:]
                 span = times[notebook]
                 seconds = round(span.get("done", span.get("failed", time.monotonic())) - span["start"], 1)
                 if "done" in span:
-                    cells = _grades(scratch, submission.student, notebook)
+                    cells = grades[notebook]
                     manual = [gid for gid, (_, _, flag) in cells.items() if flag]
                     timed_out = _timed_out_cells(scratch / "autograded" / submission.student / ASSIGNMENT
                                                  / f"{notebook}.ipynb")

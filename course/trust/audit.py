@@ -127,10 +127,12 @@ def decode(item, expected):
     if kind == "array":
         shape = item.get("shape")
         if (type(shape) is not list or not all(type(n) is int and 0 <= n < 10**7 for n in shape)
-                or type(value) is not list or len(value) != math.prod(shape)
-                or not all(type(v) in (int, float) for v in value)):
-            raise Malformed("array record with a bad shape or non-numbers")
-        return np.array(value, dtype=np.float64).reshape(shape)
+                or type(value) is not list or len(value) != math.prod(shape)):
+            raise Malformed("array record with a bad shape")
+        numbers = np.array(value)  # a flat list of JSON numbers, and nothing else, makes a 1-D int or float array
+        if numbers.ndim != 1 or numbers.dtype.kind not in "if" or len(numbers) != len(value):
+            raise Malformed("array record with non-numbers")
+        return numbers.astype(np.float64).reshape(shape)
     raise Malformed(f"bad {kind!r} value")
 
 

@@ -63,6 +63,8 @@ c.GenerateFeedback.preprocessors = [
     CSSHTMLHeaderPreprocessor,
 ]
 
-# The out-of-kernel audit (`nncourse audit`) flags every cell where it disagrees with
-# nbgrader; "audit" makes its score the grade of record for the cells it checks.
-c.Audit.grade_of_record = "nbgrader"
+# A graded cell is worth what both graders agree on: nbgrader in the student's kernel and the
+# out-of-kernel audit (run by `nncourse autograde` and `nncourse audit`), which no student code
+# can reach.  "min" (the default) takes the lower score; "nbgrader" or "audit" takes that one.
+# Every difference is flagged with both numbers.  (course/trust/record.py)
+c.Audit.grade_of_record = "min"

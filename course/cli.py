@@ -75,7 +75,8 @@ def cmd_scan(args):
 
 
 def cmd_audit(args):
-    """Re-grade every graded notebook out of the kernel, in a jail without the reference; flag mismatches."""
+    """Re-grade every graded notebook out of the kernel, in a jail without the reference; flag mismatches and
+    write the grades of record (c.Audit.grade_of_record, the lower of both by default) into the gradebook."""
     from .trust.audit import audit_course, audit_flags
 
     results = audit_course(args.course, students=args.student, jobs=args.jobs, progress=not args.quiet)
@@ -87,11 +88,11 @@ def cmd_audit(args):
 
 
 def graded_results(course):
-    """Status records as export and report count them (c.Audit.grade_of_record), and every flag."""
-    from .trust.audit import audit_flags, with_grade_of_record
+    """The status records (scores of record, nbgrader's and the audit's) and every flag."""
+    from .trust.audit import audit_flags
 
     results = read_all(course)
-    return with_grade_of_record(results, course), current_flags(course) + audit_flags(results) + grading_flags(results)
+    return results, current_flags(course) + audit_flags(results) + grading_flags(results)
 
 
 def cmd_export(args):

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .trust.audit import audit_flags, with_grade_of_record
+from .trust.audit import audit_flags
 from .grading import Limits, autograde
 from .trust.cheatscan import save_flags, scan_course
 from .classroom import build_class
@@ -100,9 +100,8 @@ def run_demo(root=ROOT, jobs=2):
           f"{Limits.cell_timeout} s and {Limits.job_timeout} s)", flush=True)
     autograde(root, jobs=jobs, limits=DEMO_LIMITS)
     steps.done("autograde and audit")
-    recorded = read_all(root)
-    flags += audit_flags(recorded) + grading_flags(recorded)
-    results = with_grade_of_record(recorded, root)
+    results = read_all(root)
+    flags += audit_flags(results) + grading_flags(results)
     leaks = write_feedback(root, jobs)
     if leaks:
         print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)

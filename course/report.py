@@ -70,6 +70,13 @@ def notebook_total(result):
     return _num(sum(score for score, _ in result.cells.values() if score is not None))
 
 
+def nbgrader_total(result):
+    """nbgrader's own total for a graded notebook (before the audit's say), or None."""
+    if result is None or result.status not in SCORED or not result.nbgrader:
+        return None
+    return _num(sum(score for score in result.nbgrader.values() if score is not None))
+
+
 def status_of(result):
     return NOT_GRADED if result is None else result.status
 
@@ -108,17 +115,18 @@ def flag_summary(flags):
 def per_question_rows(results, structure, flags=None):
     """(header, rows) of the per-question grade table, one row per student.
 
-    Columns: student; per notebook ``<nb>/<grade_id>``..., ``<nb>/total``,
-    ``<nb>/status``, ``<nb>/reason`` (and ``<nb>/flags``, the cheat-scan rules, when
-    ``flags`` is given); then ``total``, ``max_total``, ``status``.
-    Scores are numbers, empty cells are "" (never 0)."""
+    Columns: student; per notebook ``<nb>/<grade_id>``..., ``<nb>/total`` (the grades of
+    record), ``<nb>/nbgrader`` (nbgrader's own total), ``<nb>/status``, ``<nb>/reason`` (and
+    ``<nb>/flags``, the cheat-scan and audit flags, when ``flags`` is given); then ``total``,
+    ``max_total``, ``status``.  Scores are numbers, empty cells are "" (never 0)."""
     layout = _layout(results, structure)
     index = _index(results)
     flagged = flags_by_notebook(flags)
     extra = ["flags"] if flags is not None else []
     header = ["student"]
     for nb, cells in layout.items():
-        header += [f"{nb}/{g}" for g in cells] + [f"{nb}/{c}" for c in ("total", "status", "reason", *extra)]
+        header += [f"{nb}/{g}" for g in cells] + [f"{nb}/{c}" for c in ("total", "nbgrader", "status", "reason",
+                                                                          *extra)]
     header += ["total", "max_total", "status"]
     max_total = _num(sum(m for cells in layout.values() for m in cells.values()))
 
@@ -131,7 +139,8 @@ def per_question_rows(results, structure, flags=None):
             for g in cells:
                 score = r.cells.get(g, (None, None))[0] if total is not None else None
                 row.append("" if score is None else _num(score))
-            row += ["" if total is None else total, status, r.reason if r else ""]
+            own = nbgrader_total(r)
+            row += ["" if total is None else total, "" if own is None else own, status, r.reason if r else ""]
             row += [flag_summary(flagged.get((student, nb), []))] if extra else []
             totals.append(total)
             statuses[nb] = status
@@ -315,6 +324,9 @@ def _cell(r, nb_max, flags=()):
     title = status + (f": {reason}" if reason else "")
     title += "".join(f"\nflag {f.get('rule', '')}: {f.get('detail', '')}" for f in flags)
     total = notebook_total(r)
+    own = nbgrader_total(r)
+    if own is not None and own != total:
+        title += f"\ngrade of record {_fmt(total)}: nbgrader gave {_fmt(own)}, the audit less"
     if status == GRADED:
         text = f"{_fmt(total)}/{_fmt(nb_max)}"
     elif status == MANUAL:

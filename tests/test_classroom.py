@@ -1,4 +1,4 @@
-"""The simulated class (course/classroom.py), without nbgrader.
+"""The simulated class (course/classroom.py).
 
 Every student builds from the committed release and source; each differs from
 its base exactly where intended; every patch still finds its text in the
@@ -6,7 +6,8 @@ reference; build_class replaces old folders cleanly.  The bug and noise
 students are also executed cell by cell in a plain Python subprocess (hidden
 tests restored from the source, as nbgrader restores them), so an expectation
 such as "zero on batchnorm_hidden, full elsewhere" is known to hold before a
-real grader is asked.
+real grader is asked.  The in-kernel exploits are graded for real: their grade
+of record (nbgrader's and the audit's, the lower) must be 0.
 """
 import ast
 import json
@@ -402,13 +403,40 @@ def test_expectations_hold_when_the_code_runs(built):
             assert (name, nb) in outcomes, (name, grade_id)
 
 
-HOLE = pytest.mark.xfail(strict=True, reason="known hole: code in the grading kernel can replace "
-                         "solutions.checks.check_* before the hidden test imports them; the out-of-kernel audit "
-                         "and the cheat scan flag it (tests/test_security.py)")
+EXPLOITS = [n for n, s in STUDENTS.items() if s.kind == "exploit"]
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[HOLE] if n == "monkeypatch_checks" else [])
-                                  for n, s in STUDENTS.items() if s.kind == "exploit"])
-def test_cheats_inside_the_kernel_gain_nothing(built, name):
-    outcome = run_notebook(built[name] / "01_activations.ipynb")
-    assert not any(passed is True for passed in outcome.values()), outcome
+@pytest.fixture(scope="module")
+def exploits_graded(released_course, tmp_path_factory):
+    """The exploit students graded for real: nbgrader in the jailed kernel, then the audit (autograde runs both)."""
+    import shutil
+
+    from course.grading import Limits, autograde
+
+    course = Path(shutil.copytree(released_course, tmp_path_factory.mktemp("exploits") / "course", symlinks=True))
+    build_class(course / "release" / "nn_layers", course / "source" / "nn_layers", course / "submitted", EXPLOITS)
+    results = autograde(course, notebooks=["01_activations"], jobs=2, limits=Limits(cell_timeout=30),
+                        progress=False)
+    return course, {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("name", EXPLOITS)
+def test_cheats_inside_the_kernel_gain_nothing(exploits_graded, name):
+    """The exploits' grade of record is 0 in the status record and in the gradebook, whatever nbgrader gave;
+    where nbgrader was fooled (the checks patched in the kernel) the audit disagrees and says so."""
+    from nbgrader.api import Gradebook
+
+    from course.trust.audit import audit_flags
+
+    course, results = exploits_graded
+    result = results[name]
+    assert result.status == GRADED and result.score == 0, result
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="nn-layers") as gb:
+        notebook = gb.find_submission_notebook("01_activations", "nn_layers", name)
+        assert notebook.score == 0, {g.name: g.score for g in notebook.grades}
+    fooled = sum(score for score in result.nbgrader.values())
+    flags = audit_flags([result])
+    assert bool(fooled) == bool(flags), (result.nbgrader, flags)
+    if name == "monkeypatch_checks":
+        assert fooled == 6 and {f["cell"] for f in flags} == set(GRADE_IDS["01_activations"]), flags
+        assert all(f["detail"].startswith("nbgrader 2, audit 0") for f in flags), flags

@@ -44,8 +44,8 @@ def test_csv_columns(results):
     header, _ = per_question_rows(results, STRUCTURE)
     assert header == [
         "student",
-        "01_a/q1", "01_a/q2", "01_a/total", "01_a/status", "01_a/reason",
-        "02_b/q3", "02_b/total", "02_b/status", "02_b/reason",
+        "01_a/q1", "01_a/q2", "01_a/total", "01_a/nbgrader", "01_a/status", "01_a/reason",
+        "02_b/q3", "02_b/total", "02_b/nbgrader", "02_b/status", "02_b/reason",
         "total", "max_total", "status",
     ]
 
@@ -79,6 +79,24 @@ def test_csv_rows(results):
     assert (dave["02_b/q3"], dave["02_b/total"], dave["02_b/status"]) == ("", "", "not graded yet")
     assert dave["total"] == ""
     assert dave["status"] == "not graded yet: 02_b"
+
+
+def test_grade_of_record_and_nbgrader_own_score_side_by_side():
+    checked = nb("frank", "01_a", GRADED, {"q1": (0, 2), "q2": (3, 3)})
+    checked.nbgrader = {"q1": 2, "q2": 3}  # nbgrader credited q1, the audit did not: the record keeps 0
+    _, rows = table([checked])
+    assert (rows["frank"]["01_a/q1"], rows["frank"]["01_a/total"], rows["frank"]["01_a/nbgrader"]) == (0, 3, 5)
+
+
+def test_grade_of_record_policies():
+    from course.trust.record import combine, of_record
+
+    audit = {"cells": {"q1": 0, "q2": 3, "q3": None}}
+    assert of_record("min", {"q1": 2, "q2": 1, "q3": 4}, audit) == {"q1": 0, "q2": 1, "q3": 4}
+    assert of_record("nbgrader", {"q1": 2, "q2": 1, "q3": 4}, audit) == {"q1": 2, "q2": 1, "q3": 4}
+    assert of_record("audit", {"q1": 2, "q2": 1, "q3": 4}, audit) == {"q1": 0, "q2": 3, "q3": 4}
+    assert of_record("min", {"q1": 2}, {}) == {"q1": 2}  # not audited (yet): nbgrader's
+    assert combine("min", None, 2) is None  # waiting for manual grading stays so
 
 
 def test_manual_notebook_counts_known_scores():

@@ -201,6 +201,23 @@ def test_no_undeserved_points_go_unflagged(attacked, name):
         assert all(not score for score in audit.audit["cells"].values()), audit.audit
 
 
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_no_attack_keeps_a_point_in_the_gradebook(attacked, name):
+    """Under the default grade of record (the lower of nbgrader's and the audit's score), after
+    `nncourse autograde` and `nncourse audit`, an attacker has 0 in the status record and in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    result = attacked["audited"].get(name) or attacked["results"][name]
+    assert not result.score, f"{name}: {result.cells} (nbgrader gave {result.nbgrader})"
+    with Gradebook(f"sqlite:///{attacked['course'] / 'gradebook.db'}", course_id="nn-layers") as gb:
+        try:
+            notebook = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, name)
+        except MissingEntry:  # failed to grade: no grade at all, which the CSV says (never a 0, never a point)
+            assert result.status == "failed to grade", result
+            return
+        assert not notebook.score, {g.name: g.score for g in notebook.grades}
+
+
 @pytest.mark.parametrize("name", ["import_reference", "alias_reference", "subclass_reference", "patch_allclose",
                                   "patch_assert_allclose", "patch_showtraceback", "patch_custom_exc",
                                   "read_gradebook", "read_source", "read_other_student", "network", "fork_bomb",

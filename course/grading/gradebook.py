@@ -1,10 +1,11 @@
 """The client's side of grading: the course gradebook, the autograded folder and the status records.
 
 Jobs never touch the course: they return an ``Outcome`` (course.grading.job),
-and only the process that runs ``autograde`` writes it down here, one notebook
-at a time: the grades into the gradebook (one transaction, retried while the
-database is busy), the graded files into ``autograded/``, the log, and last the
-status record (``course.grading.results``), which marks the notebook as done.
+and only the process that runs ``autograde`` writes it down here: the grades of
+record (``course.trust.record``: nbgrader's and the audit's, combined) into the
+gradebook (one transaction per submission, retried while the database is
+busy), the graded files into ``autograded/``, the logs, and last the status
+records (``course.grading.results``), which mark the notebooks as done.
 A client killed half-way leaves no record for what it did not finish, so a
 rerun grades exactly that again, and writing the same outcome twice changes
 nothing.
@@ -21,6 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from ..nbgrader_run import ASSIGNMENT
+from ..trust import record as of_record
 from .job import COURSE_ID
 from .results import FAILED, MISSING, NotebookResult, write_result
 
@@ -72,8 +74,14 @@ def template_db(root):
     return template / "gradebook.db"
 
 
+def write_scores(root, student, notebooks):
+    """The scores of ``notebooks`` ({notebook: {grade_id: score}}) into the gradebook, one transaction."""
+    _write_grades(root, student, {nb: {gid: (score, None, None) for gid, score in cells.items()}
+                                  for nb, cells in notebooks.items()})
+
+
 def _write_grades(root, student, notebooks):
-    """The grades of ``notebooks`` ({notebook: {grade_id: [score, max, manual]}}) in one transaction."""
+    """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), one transaction."""
     deadline = time.monotonic() + 300
     while True:
         try:
@@ -85,7 +93,9 @@ def _write_grades(root, student, notebooks):
                 for notebook, cells in notebooks.items():
                     for name, (score, _, manual) in cells.items():
                         grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
-                        grade.auto_score, grade.needs_manual_grade = score, manual
+                        grade.auto_score = score
+                        if manual is not None:
+                            grade.needs_manual_grade = manual
                 gb.db.commit()
             return
         except OperationalError:  # busy beyond the driver's own timeout: wait, never abort the batch
@@ -114,7 +124,12 @@ def record(root, outcome, structure):
     """Write one submission's ``Outcome`` down (grades in one transaction, then files, logs and, last,
     the status records); return its ``NotebookResult`` records."""
     root = Path(root)
-    graded = {g.notebook: g.cells for g in outcome.notebooks if g.status != FAILED}
+    choice = of_record.policy(root)
+    graded = {}
+    for g in outcome.notebooks:
+        if g.status != FAILED:
+            scores = of_record.of_record(choice, {gid: score for gid, (score, _, _) in g.cells.items()}, g.audit)
+            graded[g.notebook] = {gid: (scores[gid], maximum, manual) for gid, (_, maximum, manual) in g.cells.items()}
     problem = ""
     if graded:
         try:
@@ -132,12 +147,13 @@ def record(root, outcome, structure):
         if status != FAILED and problem:
             status, reason = FAILED, problem
         elif status != FAILED:
-            cells = {name: (score, maximum) for name, (score, maximum, _) in graded_nb.cells.items()}
+            cells = {name: (score, maximum) for name, (score, maximum, _) in graded[graded_nb.notebook].items()}
             _write_files(root, outcome.student, outcome.files, graded_nb.notebook)
         ok = status != FAILED
         result = NotebookResult(outcome.student, graded_nb.notebook, status, reason, cells, graded_nb.seconds,
                                 sandboxed=outcome.sandboxed, audit=graded_nb.audit if ok else {},
-                                station=outcome.station, timed_out=graded_nb.timed_out if ok else [])
+                                station=outcome.station, timed_out=graded_nb.timed_out if ok else [],
+                                nbgrader={gid: score for gid, (score, _, _) in graded_nb.cells.items()} if ok else {})
         write_result(root, result)
         results.append(result)
     return results

@@ -22,12 +22,13 @@ class NotebookResult:
     notebook: str
     status: str
     reason: str = ""
-    cells: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
+    cells: dict = field(default_factory=dict)  # grade_id -> [score of record, max_score] (course.trust.record)
     seconds: float = 0.0
     sandboxed: object = None  # True / False: was the kernel jailed (course.jail.sandbox); None: unknown
     audit: dict = field(default_factory=dict)  # course.trust.audit: {"cells": {grade_id: score}, "reasons", ...}
     station: str = ""  # which grading station (host:pid, a Dask worker or the local batch) graded it
     timed_out: list = field(default_factory=list)  # code cells (1-based) interrupted on the cell timeout
+    nbgrader: dict = field(default_factory=dict)  # grade_id -> nbgrader's own score (before the audit's say)
 
     @property
     def score(self):

@@ -27,6 +27,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from ..jail import sandbox, zygote
 from ..jail.slots import acquire_slot
 from probes.runner import CURRENT, DEFINITIONS, record_file
 
+from . import record
 from .cheatscan import parse_cell
 from ..nbgrader_run import ASSIGNMENT, python_settings
 from ..grading.results import FAILED, MISSING, read_all, write_result
@@ -75,22 +77,52 @@ def _is_constant(node):
                               ast.unaryop, ast.Load, ast.Store, ast.Name)) for n in ast.walk(node.value))
 
 
-def definitions(notebook):
-    """The student's imports, classes, functions and constant assignments, as one Python source."""
-    keep = []
-    for cell in notebook.cells:
+def _kept(node):
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    return isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_constant(node)  # EPS = 1e-8
+
+
+def definitions(notebook, where=None):
+    """The student's imports, classes, functions and constant assignments, as one Python source.
+
+    Each statement keeps its own lines where it can, so ``where`` (a list, if given) gets, for every
+    line of the result, (cell number, line in that cell): a failure in the audit can point at the cell.
+    """
+    keep, places = [], []
+    for number, cell in enumerate(notebook.cells, 1):
         if cell.cell_type != "code":
             continue
         try:
             tree = parse_cell(cell.source)  # IPython syntax (magics, !shell) as the kernel reads it
         except SyntaxError:
             continue  # the kernel would fail on it too
-        for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                keep.append(node)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_constant(node):
-                keep.append(node)  # e.g. EPS = 1e-8, used by a class
-    return ast.unparse(ast.Module(body=keep, type_ignores=[]))
+        lines = cell.source.splitlines()
+        for node in filter(_kept, tree.body):
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            text = "\n".join(lines[first - 1:node.end_lineno])
+            try:
+                same = ast.dump(ast.parse(text).body[0]) == ast.dump(node)
+            except (SyntaxError, IndexError, ValueError):
+                same = False
+            if not same:  # e.g. two statements on a line, or IPython syntax: fall back to the AST's text
+                text, first = ast.unparse(node), None
+            keep.append(text)
+            places += [(number, None if first is None else first + k) for k in range(len(text.splitlines()))]
+    if where is not None:
+        where[:] = places
+    return "\n".join(keep)
+
+
+def _cell_locations(reason, file_name, where):
+    """"строка N в student_K.py" (a line of the definitions file) as the notebook's own cell and line."""
+    def replace(match):
+        line = int(match.group(1))
+        if 1 <= line <= len(where) and where[line - 1][1] is not None:
+            cell, cell_line = where[line - 1]
+            return f"строка {cell_line} в ячейке {cell}"
+        return "в коде ноутбука"
+    return re.sub(rf"строка (\d+) в {re.escape(file_name)}", replace, reason)
 
 
 # --- the trusted comparison ---------------------------------------------------------------
@@ -307,7 +339,7 @@ def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zyg
     from solutions.checks import UNITS
 
     start = time.monotonic()
-    audits, plans, entries = {}, {}, []
+    audits, plans, entries, locations = {}, {}, [], {}
     with tempfile.TemporaryDirectory(prefix="nnaudit-") as tmp:
         workdir = Path(tmp)
         shutil.copy(helper, workdir / "nn_helpers.py")
@@ -316,11 +348,13 @@ def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zyg
             cells = {gid: (None if check is None else 0) for gid, check in checks.items()}
             reasons = {gid: NOT_AUDITED for gid, check in checks.items() if check is None}
             plans[name] = (checks, points, cells, reasons)
+            where = []
             try:
-                source_text = definitions(_read(submitted))
+                source_text = definitions(_read(submitted), where)
             except Exception as exc:
                 reasons.update({gid: f"notebook unreadable: {type(exc).__name__}" for gid in cells if cells[gid] == 0})
                 continue
+            locations[name] = (f"student_{index}.py", where)
             wanted = []
             for gid, check in checks.items():
                 if check is not None:
@@ -341,7 +375,7 @@ def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zyg
             passed, reason = judge(UNITS[check[0]], inputs, want, records.get((name, check[0])))
             cells[gid] = points[gid] if passed else 0
             if not passed:
-                reasons[gid] = reason
+                reasons[gid] = _cell_locations(reason, *locations[name]) if name in locations else reason
         audits[name] = Audit(cells, reasons, jailed, seconds)
     return audits
 
@@ -355,7 +389,8 @@ def audit_notebook(submitted, source, helper, slot=0, timeout=TIMEOUT):
 
 def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
     """Audit every graded submission (one jail per submission, ``jobs`` at a time, warm when root);
-    store the scores in the status records; return the records."""
+    store the audit in the status records and the grades of record (course.trust.record) in them and in
+    the gradebook; return the records."""
     from tqdm import tqdm
 
     from ..nbgrader_run import grading_env
@@ -382,7 +417,7 @@ def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
                                       warm.socket if warm else None, blas_threads)
         for result in student_results:
             result.audit = audits[result.notebook].record()
-            write_result(root, result)
+        apply_grade_of_record(root, student_results)
         bar.update(len(student_results))
         return student_results
 
@@ -396,53 +431,57 @@ def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
     return done
 
 
+def nbgrader_scores(result):
+    """{grade_id: nbgrader's own score} of a status record."""
+    return result.nbgrader or {gid: score for gid, (score, _) in result.cells.items()}
+
+
 def mismatches(result):
     """Graded cells whose audit score differs from nbgrader's (audited cells only)."""
     audit = getattr(result, "audit", None) or {}
+    own = nbgrader_scores(result)
     out = []
     for gid, score in (audit.get("cells") or {}).items():
-        if score is None or gid not in result.cells:
-            continue
-        graded = result.cells[gid][0]
-        if graded is not None and abs(float(graded) - float(score)) > 1e-9:
+        graded = own.get(gid)
+        if score is not None and graded is not None and abs(float(graded) - float(score)) > 1e-9:
             out.append((gid, graded, score, (audit.get("reasons") or {}).get(gid, "")))
     return out
 
 
 def audit_flags(results):
-    """A cheat-scan-style flag for every cell whose audit and nbgrader scores differ."""
+    """A cheat-scan-style flag for every cell whose audit and nbgrader scores differ, with both numbers."""
     flags = []
     for result in results:
+        hung = "; ".join(f"cell {n} timed out" for n in (result.timed_out or []))
         for gid, graded, audited, reason in mismatches(result):
+            detail = f"nbgrader {graded:g}, audit {audited:g}" + (f" ({hung})" if hung else "")
             flags.append({"student": result.student, "notebook": result.notebook, "cell": gid, "line": "",
                           "rule": "audit-mismatch", "severity": "high",
-                          "detail": f"nbgrader {graded:g}, audit {audited:g}" + (f": {reason}" if reason else "")})
+                          "detail": detail + (f": {reason}" if reason else "")})
     return flags
 
 
-def grade_of_record(root):
-    """"nbgrader" (default) or "audit": ``c.Audit.grade_of_record`` in nbgrader_config.py."""
-    from traitlets.config.loader import PyFileConfigLoader
+def apply_grade_of_record(root, results):
+    """Recompute the records' scores of record from nbgrader's and the audit's, write them into the
+    gradebook (one transaction per student) and the status records; return the records."""
+    from ..grading.gradebook import write_scores
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    choice = config.get("Audit", {}).get("grade_of_record", "nbgrader")
-    if choice not in ("nbgrader", "audit"):
-        raise SystemExit(f"c.Audit.grade_of_record must be 'nbgrader' or 'audit', not {choice!r}")
-    return choice
-
-
-def with_grade_of_record(results, root):
-    """The results as export and report should count them: audited cells take the audit score if so configured."""
-    if grade_of_record(root) != "audit":
-        return results
-    counted = []
+    choice = record.policy(root)
+    by_student = {}
     for result in results:
-        cells = dict(result.cells)
-        for gid, score in ((result.audit or {}).get("cells") or {}).items():
-            if score is not None and gid in cells:
-                cells[gid] = (score, cells[gid][1])
-        counted.append(dataclasses.replace(result, cells=cells))
-    return counted
+        if result.status in (FAILED, MISSING):
+            continue
+        own = nbgrader_scores(result)
+        scores = record.of_record(choice, own, result.audit)
+        result.nbgrader = own
+        result.cells = {gid: (scores.get(gid, score), maximum) for gid, (score, maximum) in result.cells.items()}
+        by_student.setdefault(result.student, []).append(result)
+    for student, student_results in by_student.items():
+        write_scores(root, student, {r.notebook: {gid: score for gid, (score, _) in r.cells.items()}
+                                     for r in student_results})
+        for result in student_results:
+            write_result(root, result)
+    return results
 
 
 def unsandboxed(results):

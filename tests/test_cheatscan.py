@@ -425,8 +425,8 @@ def test_csv_flags_column(tmp_path):
     assert "01_a/flags" not in plain_header  # unchanged without flags
 
     header, rows = per_question_rows(results, structure, flags)
-    assert header == ["student", "01_a/q1", "01_a/total", "01_a/status", "01_a/reason", "01_a/flags",
-                      "02_b/q2", "02_b/total", "02_b/status", "02_b/reason", "02_b/flags",
+    assert header == ["student", "01_a/q1", "01_a/total", "01_a/nbgrader", "01_a/status", "01_a/reason", "01_a/flags",
+                      "02_b/q2", "02_b/total", "02_b/nbgrader", "02_b/status", "02_b/reason", "02_b/flags",
                       "total", "max_total", "status"]
     table = {row[0]: dict(zip(header, row)) for row in rows}
     assert table["bob"]["02_b/flags"] == "monkeypatch x2; import-reference"

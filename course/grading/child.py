@@ -2,12 +2,12 @@
 
 It runs in a process forked from the station's job zygote (course.grading.station,
 course.jail.zygote), where nbgrader is already imported, so a job starts in
-milliseconds.  It grades
-its notebooks one at a time with nbgrader's converter (``--notebook`` each), so a
-notebook that fails removes only its own output, and it reports progress
-(``start``/``done``/``failed`` lines, with the time) to a file the supervisor
-reads: a notebook that overruns its budget is the one killed and reported, the
-others are not graded twice.  Nothing here is run in the kernel.
+milliseconds.  A whole submission is graded by one converter run (nbgrader's
+own loop, set up once); notebooks left after a failure are graded one at a time
+(``--notebook`` each), so a notebook that fails then removes only its own
+output.  It reports progress (``start``/``done``/``failed`` lines, with the
+time) to a file the supervisor reads: a notebook that overruns its budget is the
+one killed and reported.  Nothing here is run in the kernel.
 """
 import os
 import resource
@@ -41,6 +41,34 @@ def _isolate(scratch, memory, file_size):
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
+def _begin(progress, notebook):
+    progress.write(f"start {notebook} {time.monotonic()}\n")
+    print(f"{MARK} {notebook}", flush=True)
+    profiling.notebook(notebook)
+
+
+def _whole(app, progress):
+    """The whole submission in one converter run (nbgrader's own loop, set up once).  On a failure
+    nbgrader removes the whole autograded folder: "failed-whole" tells the supervisor so."""
+    convert = Autograde.convert_single_notebook
+
+    def reporting(self, filename):
+        notebook = Path(filename).stem
+        _begin(progress, notebook)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = convert(self, filename)
+        profiling.span("nbgrader: one notebook, all", started, cpu_started)
+        progress.write(f"done {notebook} {time.monotonic()}\n")
+        return result
+
+    Autograde.convert_single_notebook = reporting
+    app.coursedir.notebook_id = "*"
+    try:
+        Autograde(coursedir=app.coursedir, parent=app).start()
+    except NbGraderException:
+        progress.write(f"failed-whole * {time.monotonic()}\n")
+
+
 def run_request(request, fds):
     """The job zygote's entry (course.jail.zygote): one request of ``course.grading.job``."""
     run(Path(request["scratch"]), request["student"], request["notebooks"], request["job"])
@@ -70,19 +98,20 @@ def run(scratch, student, notebooks, job):
         app.coursedir.assignment_id = ASSIGNMENT
         profiling.span("nbgrader: set-up", started, cpu_started)
         with open(scratch / "progress", "a", buffering=1) as progress:
-            for notebook in notebooks:
-                progress.write(f"start {notebook} {time.monotonic()}\n")
-                print(f"{MARK} {notebook}", flush=True)
-                profiling.notebook(notebook)
-                app.coursedir.notebook_id = notebook
-                started, cpu_started = time.perf_counter(), time.process_time()
-                try:
-                    Autograde(coursedir=app.coursedir, parent=app).start()
-                    outcome = "done"
-                except NbGraderException:
-                    outcome = "failed"
-                profiling.span("nbgrader: one notebook, all", started, cpu_started)
-                progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
+            if job.get("whole"):
+                _whole(app, progress)
+            else:
+                for notebook in notebooks:
+                    _begin(progress, notebook)
+                    app.coursedir.notebook_id = notebook
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    try:
+                        Autograde(coursedir=app.coursedir, parent=app).start()
+                        outcome = "done"
+                    except NbGraderException:
+                        outcome = "failed"
+                    profiling.span("nbgrader: one notebook, all", started, cpu_started)
+                    progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
         if job.get("profile"):
             profiling.dump(job["profile"])
         code = 0

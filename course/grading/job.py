@@ -6,12 +6,13 @@ notebooks, the grades and a status per notebook come out as bytes and numbers
 (``Outcome``), so the same call runs on this machine or on another one.  Only
 the client writes the course gradebook (course.grading.gradebook).
 
-Inside, nbgrader grades the notebooks one at a time in a child forked by the
-station's job zygote (``course.grading.child``), in a scratch course with its
-own SQLite gradebook.  The supervisor here reads the child's progress: a
-notebook that overruns ``Limits.job_timeout`` is killed with its kernel and
-reported as timed out, and the notebooks after it are graded in a new child.
-No notebook is graded twice, and one that fails never costs the others.
+Inside, nbgrader grades the submission in a child forked by the station's job
+zygote (``course.grading.child``), in a scratch course with its own SQLite
+gradebook: all notebooks in one converter run, and after a failure the rest one
+at a time.  The supervisor here reads the child's progress: a notebook that
+overruns ``Limits.job_timeout`` is killed with its kernel and reported as timed
+out, and the notebooks after it are graded in a new child.  One that fails
+never costs the others a grade.
 """
 import os
 import re
@@ -125,11 +126,20 @@ def _running(events):
     return None, None
 
 
-def _supervise(station, scratch, submission, notebooks, limits, slot, sockets):
-    """Run one child on ``notebooks``, killing it when a notebook overruns; (status, events)."""
+def _gradable(station, submission):
+    """The notebooks nbgrader's converter would grade in one run: submitted, and in the assignment."""
+    submitted = {Path(name).stem for name in submission.files if name.endswith(".ipynb") and "/" not in name}
+    return submitted & {p.stem for p in (station.root / "source" / ASSIGNMENT).glob("*.ipynb")}
+
+
+def _supervise(station, scratch, submission, notebooks, limits, slot, sockets, whole):
+    """Run one child on ``notebooks`` (all in one converter run if ``whole``), killing it when a notebook
+    overruns its budget; (exit status or "timeout", progress events)."""
     job = {"slot": slot, "sockets": sockets, "zygote": station.kernels.socket if station.kernels else None,
+           "whole": whole,
            "cell_timeout": limits.cell_timeout, "blas_threads": station.blas_threads,
            "memory": limits.memory, "file_size": limits.file_size, "profile": station.profile}
+    (scratch / "progress").unlink(missing_ok=True)  # this child's events only
     log = os.open(scratch / "nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         process = station.jobs.spawn({"scratch": str(scratch), "student": submission.student,
@@ -263,8 +273,10 @@ def grade(station, submission, limits, template, audit=True):
             return _outcome(station, submission, {nb: NotebookOutcome(nb, FAILED, reason)
                                                   for nb in submission.notebooks}, {})
         pending = list(submission.notebooks)
+        whole = len(pending) > 1 and set(pending) == _gradable(station, submission)
         while pending:
-            status, events = _supervise(station, scratch, submission, pending, limits, slot.number, str(sockets))
+            status, events = _supervise(station, scratch, submission, pending, limits, slot.number, str(sockets),
+                                        whole)
             log_text = (scratch / "nbgrader.log").read_text(errors="replace") if (scratch / "nbgrader.log").exists() else ""
             preamble, parts = _log_parts(log_text)
             times = {}
@@ -272,6 +284,9 @@ def grade(station, submission, limits, template, audit=True):
                 times.setdefault(notebook, {})[event] = when
             running, _ = _running(events)
             started = [nb for nb in pending if nb in times]
+            if any(event == "failed-whole" for event, _, _ in events):
+                # nbgrader removed the whole autograded folder: only the notebook that failed is decided
+                started = [nb for nb in started if "done" not in times[nb]]
             grades = _grades(scratch, submission.student, [nb for nb in started if "done" in times[nb]])
             for notebook in started:
                 log = _scrub(preamble + parts.get(notebook, ""), scratch)[-LOG_TAIL:]
@@ -296,6 +311,7 @@ def grade(station, submission, limits, template, audit=True):
                     outcomes[notebook] = NotebookOutcome(notebook, FAILED, f"nbgrader did not start: {why}",
                                                          log=_scrub(preamble, scratch)[-LOG_TAIL:])
             pending = [nb for nb in pending if nb not in outcomes]
+            whole = False  # what is left goes one notebook at a time
         built = scratch / "autograded" / submission.student / ASSIGNMENT
         graded = [nb for nb in submission.notebooks if nb in outcomes and outcomes[nb].status != FAILED]
         if audit and graded:

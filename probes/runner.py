@@ -38,7 +38,8 @@ def record_file(notebook_id, unit_name):
 def load_definitions(path):
     """Execute a definitions file statement by statement; a failing import or definition is skipped."""
     namespace = {"__name__": "student", "__file__": path}
-    source = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
     failures = []
     for node in ast.parse(source).body:
         code = compile(ast.Module(body=[node], type_ignores=[]), path, "exec")
@@ -108,7 +109,8 @@ def _write(name, data):
 def main(workdir):
     os.chdir(workdir)
     sys.path.insert(0, workdir)  # the course's nn_helpers.py sits next to the definitions
-    request = json.load(open("request.json", encoding="utf-8"))
+    with open("request.json", encoding="utf-8") as f:
+        request = json.load(f)
     for notebook in request["notebooks"]:
         name, path = notebook["name"], os.path.abspath(notebook["file"])
         _write(CURRENT, [name, DEFINITIONS])

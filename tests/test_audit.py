@@ -98,6 +98,22 @@ def test_a_broken_training_loop_scores_zero_in_the_audit_as_in_the_hidden_tests(
     assert {gid for gid, passed in hidden.items() if passed is not True} == zero, hidden
 
 
+def test_the_runner_requires_both_objects_of_a_two_object_check_to_be_the_notebooks_own(tmp_path):
+    from probes.runner import load_definitions, run_check
+
+    path = tmp_path / "student_0.py"
+    path.write_text("from statistics import mean as evaluate\n\n\ndef train_epoch(model, loss_fn, optimizer, loader):\n"
+                    "    return 0.0\n", encoding="utf-8")
+    namespace, failures = load_definitions(str(path))
+    assert not failures
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch", "evaluate"], str(tmp_path))
+    assert "evaluate is not defined in the notebook" in record["error"], record
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch", "fit"], str(tmp_path))
+    assert "fit is not defined" in record["error"], record
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch"], str(tmp_path))
+    assert "takes 2 object(s)" in record["error"], record
+
+
 def test_a_hanging_student_scores_zero_with_a_reason(tmp_path):
     notebook = nbformat.read(ROOT / "release" / ASSIGNMENT / "01_activations.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")

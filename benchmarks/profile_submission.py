@@ -51,7 +51,7 @@ def profile_once(station, course, student, limits, template, structure):
     source = course / "source" / ASSIGNMENT
     audits = audit_submission({nb: submission.files[f"{nb}.ipynb"] for nb in structure}, source,
                               source / "nn_helpers.py", zygote_socket=station.kernels.socket if station.kernels else None)
-    assert all(score is not None or gid == "training_hidden" for a in audits.values() for gid, score in a.cells.items())
+    assert all(score is not None for a in audits.values() for score in a.cells.values())  # every cell audited
     audit_seconds = time.perf_counter() - started
 
     stages = defaultdict(float)

@@ -25,4 +25,5 @@ UNITS = {
     "dataloader": training.DATALOADER,
     "train_epoch": training.TRAIN_EPOCH,
     "evaluate": training.EVALUATE,
+    "trains_digits": training.TRAINS_DIGITS,
 }

@@ -6,7 +6,8 @@ holds this package but never the reference):
 
 * ``make_inputs(rng)`` -> dict of arrays: seeded, independent of any student;
 * ``run(impl, inputs)`` -> dict of plain data (arrays, floats, bools, strings):
-  drives one implementation, the student's or the reference;
+  drives one implementation, the student's or the reference (a tuple of
+  objects when the check takes several, e.g. train_epoch and evaluate);
 * ``compare(inputs, got, want)`` raises ``CheckFailure`` with a short Russian
   message naming what is wrong and by how much.
 """
@@ -30,11 +31,17 @@ class CheckFailure(AssertionError):
 @dataclass(frozen=True)
 class Unit:
     title: str                      # how messages name the student's object
-    reference: object               # the reference; in probes only its name in solutions, e.g. "activations.ReLU"
+    reference: object               # the reference; in probes only its name in solutions, e.g. "activations.ReLU",
+                                    # or a tuple of names when the check takes several objects
     make_inputs: Callable
     run: Callable
     compare: Callable
     labels: dict = field(default_factory=dict)  # result key -> what it is, in Russian
+
+    @property
+    def arity(self):
+        """How many objects the check takes: ``check_<unit>(A)`` or ``check_<unit>(A, B)``."""
+        return len(self.reference) if isinstance(self.reference, tuple) else 1
 
 
 def run_probe(unit, impl, inputs, seed=SEED):

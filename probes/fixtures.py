@@ -175,6 +175,17 @@ class Chain(Layer):
         return np.concatenate([np.ravel(a) for a in arrays])
 
 
+class Rectifier(Layer):
+    """y = max(x, 0), the ReLU of the training checks' small network.  No parameters."""
+
+    def forward(self, x):
+        self._positive = np.asarray(x) > 0
+        return x * self._positive
+
+    def backward(self, grad_output):
+        return grad_output * self._positive
+
+
 class SquaredError:
     """L = mean over the batch of 0.5 * |scores - onehot(y)|^2; backward() returns dL/dscores."""
 
@@ -190,6 +201,24 @@ class SquaredError:
         return self._diff / len(self._diff)
 
 
+class SoftmaxCrossEntropy:
+    """L = mean over the batch of -log softmax(scores)[y]; backward() returns dL/dscores."""
+
+    def __call__(self, scores, y):
+        return self.forward(scores, y)
+
+    def forward(self, scores, y):
+        shifted = scores - np.max(scores, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        self._probs, self._rows = np.exp(log_probs), (np.arange(len(scores)), np.asarray(y))
+        return float(-np.mean(log_probs[self._rows]))
+
+    def backward(self):
+        grad = self._probs.copy()
+        grad[self._rows] -= 1
+        return grad / len(grad)
+
+
 class Step:
     """p -= learning_rate * grad, in place; zero_grad clears the model's gradients."""
 
@@ -202,6 +231,21 @@ class Step:
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
             p -= self.learning_rate * g
+
+
+class MomentumStep(Step):
+    """v = momentum * v + grad; p -= learning_rate * v, in place (SGD with momentum, torch's rule)."""
+
+    def __init__(self, model, learning_rate, momentum):
+        super().__init__(model, learning_rate)
+        self.momentum = momentum
+        self._velocities = [np.zeros_like(p) for p in model.parameters()]
+
+    def step(self):
+        for p, g, v in zip(self.model.parameters(), self.model.gradients(), self._velocities):
+            v *= self.momentum
+            v += g
+            p -= self.learning_rate * v
 
 
 class Batches:

@@ -3,11 +3,12 @@
     python -I -m probes.runner WORKDIR
 
 WORKDIR holds ``request.json`` ({"notebooks": [{"id", "name", "file",
-"checks": [[unit, object name], ...]}, ...]}), one ``<file>`` per notebook
+"checks": [[unit, [object name, ...]], ...]}, ...]}: one name, or two for a
+check such as ``check_trains_digits(train_epoch, evaluate)``), one ``<file>`` per notebook
 (imports, classes and functions taken from that notebook by the trusted side;
 each notebook gets its own namespace, as each had its own kernel) and
 ``inputs-<unit>.npz`` (the inputs the grader chose).  For each check it runs
-the probe's ``run`` on the student's object and writes its record once,
+the probe's ``run`` on the student's object (or objects) and writes its record once,
 ``record-<id>-<unit>.json``: {"outputs": {key: {"kind", "value"}}} or
 {"error": message}.  ``current.json`` names the check under way ([name,
 unit], null when all are done), so when this process is stopped the trusted
@@ -37,7 +38,8 @@ def record_file(notebook_id, unit_name):
 def load_definitions(path):
     """Execute a definitions file statement by statement; a failing import or definition is skipped."""
     namespace = {"__name__": "student", "__file__": path}
-    source = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
     failures = []
     for node in ast.parse(source).body:
         code = compile(ast.Module(body=[node], type_ignores=[]), path, "exec")
@@ -76,17 +78,22 @@ def encode(value):
     return {"kind": "array", "shape": list(array.shape), "value": array.ravel().tolist()}
 
 
-def run_check(namespace, path, unit_name, object_name, workdir):
+def run_check(namespace, path, unit_name, object_names, workdir):
     unit = UNITS[unit_name]
-    obj = namespace.get(object_name)
-    if obj is None:
-        return {"error": f"{object_name} is not defined by the notebook's imports, classes and functions"}
-    if not own_code(obj, path):
-        return {"error": f"{object_name} is not defined in the notebook (imported, aliased or inherited code)"}
+    if type(object_names) is not list or len(object_names) != unit.arity:
+        return {"error": f"the check takes {unit.arity} object(s), the request names {object_names!r}"}
+    objects = []
+    for object_name in object_names:
+        obj = namespace.get(object_name)
+        if obj is None:
+            return {"error": f"{object_name} is not defined by the notebook's imports, classes and functions"}
+        if not own_code(obj, path):
+            return {"error": f"{object_name} is not defined in the notebook (imported, aliased or inherited code)"}
+        objects.append(obj)
     with np.load(os.path.join(workdir, f"inputs-{unit_name}.npz"), allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
     try:
-        outputs = run_probe(unit, obj, inputs)
+        outputs = run_probe(unit, objects[0] if unit.arity == 1 else tuple(objects), inputs)
     except CheckFailure as failure:
         return {"error": str(failure)}
     return {"outputs": {key: encode(value) for key, value in outputs.items()}}
@@ -102,15 +109,16 @@ def _write(name, data):
 def main(workdir):
     os.chdir(workdir)
     sys.path.insert(0, workdir)  # the course's nn_helpers.py sits next to the definitions
-    request = json.load(open("request.json", encoding="utf-8"))
+    with open("request.json", encoding="utf-8") as f:
+        request = json.load(f)
     for notebook in request["notebooks"]:
         name, path = notebook["name"], os.path.abspath(notebook["file"])
         _write(CURRENT, [name, DEFINITIONS])
         namespace, _ = load_definitions(path)
-        for unit_name, object_name in notebook["checks"]:
+        for unit_name, object_names in notebook["checks"]:
             _write(CURRENT, [name, unit_name])
             try:
-                record = run_check(namespace, path, unit_name, object_name, workdir)
+                record = run_check(namespace, path, unit_name, object_names, workdir)
             except Exception as exc:
                 record = {"error": f"{type(exc).__name__}: {exc}"}
             _write(record_file(notebook["id"], unit_name), record)  # each once: partial results survive a hang

@@ -1,14 +1,21 @@
-"""Checks for DataLoader, train_epoch and evaluate.
+"""Checks for DataLoader, train_epoch and evaluate, and the end-to-end training check.
 
 train_epoch and evaluate are graded with the stand-ins of ``fixtures``
 (a chain of affine layers with a random mask and running statistics, a
 squared-error loss, a plain step, a seeded loader), so an earlier mistake of
-the student's cannot cost points here and no reference code is needed.
+the student's cannot cost points here and no reference code is needed.  The
+end-to-end check trains a small stand-in network on scikit-learn's digits
+with the student's train_epoch and measures it with the student's evaluate.
 """
+import functools
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
-from .core import CheckFailure, Unit, as_float, call, compare_results, raised
-from .fixtures import Affine, Batches, Chain, Noise, SquaredError, Step, Tracker
+from .core import CheckFailure, Unit, as_array, as_float, call, compare_results, raised
+from .fixtures import (Affine, Batches, Chain, MomentumStep, Noise, Rectifier, SoftmaxCrossEntropy, SquaredError,
+                       Step, Tracker)
 
 N = 23
 LOADER_LABELS = {
@@ -193,3 +200,123 @@ DATALOADER = Unit("DataLoader", "training.DataLoader", loader_inputs, loader_run
 TRAIN_EPOCH = Unit("train_epoch", "training.train_epoch", train_inputs, train_run,
                    lambda i, got, want: compare_results(TRAIN_LABELS, got, want, title="train_epoch"), TRAIN_LABELS)
 EVALUATE = Unit("evaluate", "training.evaluate", eval_inputs, eval_run, eval_compare, EVAL_LABELS)
+
+
+# --- the end-to-end check: the student's loop trains a small network on digits ---------------------------
+
+DIGITS_HIDDEN, DIGITS_EPOCHS, DIGITS_BATCH, DIGITS_TEST_BATCH = 32, 6, 64, 256
+DIGITS_LEARNING_RATE, DIGITS_MOMENTUM = 0.1, 0.9
+DIGITS_THRESHOLD = 0.9
+DIGITS_PARAMETERS = ("W1", "b1", "W2", "b2")
+TITLE = "цикл обучения"
+DIGITS_LABELS = {
+    "losses": "потери, которые вернула train_epoch в каждой эпохе",
+    "W1": "веса первого слоя после обучения", "b1": "сдвиги первого слоя после обучения",
+    "W2": "веса второго слоя после обучения", "b2": "сдвиги второго слоя после обучения",
+    "reported": "точность на тесте, которую вернула evaluate",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def digits():
+    """scikit-learn's 1797 handwritten digits: X (1797, 64), pixels 0..16, and y, labels 0..9.
+
+    Read from the file ``sklearn.datasets.load_digits`` reads, without importing
+    scikit-learn, which would cost the grading kernel about a second."""
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        X, y = table[:, :-1], table[:, -1].astype(np.int64)
+    else:
+        from sklearn.datasets import load_digits
+        X, y = load_digits(return_X_y=True)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
+
+
+def digits_inputs(rng):
+    """A split stratified by digit (a fifth of each, 359 test images), scaled as nn_helpers.load_digits_split
+    scales it, the network's initial weights and the loader's shuffle seed: everything random is the grader's."""
+    X, y = digits()
+    test = np.zeros(len(y), dtype=bool)
+    for label in range(10):
+        rows = np.flatnonzero(y == label)
+        test[rng.choice(rows, size=round(len(rows) / 5), replace=False)] = True
+    mean, std = X[~test].mean(axis=0), np.maximum(X[~test].std(axis=0), 1.0)
+    scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    return {"X_train": scale(X[~test]), "y_train": y[~test], "X_test": scale(X[test]), "y_test": y[test],
+            "W1": rng.normal(0, np.sqrt(2 / 64), (64, DIGITS_HIDDEN)),
+            "W2": rng.normal(0, np.sqrt(2 / DIGITS_HIDDEN), (DIGITS_HIDDEN, 10)),
+            "shuffle_seed": np.array(rng.integers(2**31))}
+
+
+def digits_network(W1, b1, W2, b2):
+    """Affine(64→32) → Rectifier → Affine(32→10), and its two affine layers."""
+    first, last = Affine(W1, b1), Affine(W2, b2)
+    return Chain(first, Rectifier(), last), first, last
+
+
+def digits_run(fns, inputs):
+    train_epoch, evaluate = fns
+    model, first, last = digits_network(inputs["W1"], np.zeros(DIGITS_HIDDEN), inputs["W2"], np.zeros(10))
+    optimizer = MomentumStep(model, DIGITS_LEARNING_RATE, DIGITS_MOMENTUM)
+    loss_fn = SoftmaxCrossEntropy()
+    loader = Batches(inputs["X_train"], inputs["y_train"], DIGITS_BATCH, shuffle_seed=int(inputs["shuffle_seed"]))
+    losses = []
+    for epoch in range(DIGITS_EPOCHS):
+        returned = call(f"{TITLE}: train_epoch(model, loss_fn, optimizer, loader), эпоха {epoch + 1}",
+                        train_epoch, model, loss_fn, optimizer, loader)
+        losses.append(as_float(f"{TITLE}: train_epoch, эпоха {epoch + 1}", returned))
+    out = {"losses": np.array(losses)}
+    out.update({name: np.array(p, dtype=np.float64) for name, p in
+                zip(DIGITS_PARAMETERS, (first.W, first.b, last.W, last.b))})  # before evaluate can touch them
+    test_loader = Batches(inputs["X_test"], inputs["y_test"], DIGITS_TEST_BATCH)  # 256 + 104: the last one short
+    out["reported"] = as_float(f"{TITLE}: evaluate", call(f"{TITLE}: evaluate(model, test_loader)", evaluate,
+                                                          model, test_loader))
+    return out
+
+
+def digits_accuracy(inputs, params):
+    """The test accuracy of a network with these parameters, computed here, batch by batch as evaluate sees it."""
+    model, _, _ = digits_network(*(params[name] for name in DIGITS_PARAMETERS))
+    model.eval()
+    with np.errstate(all="ignore"):
+        correct = sum(int(np.sum(np.argmax(model(x), axis=1) == y))
+                      for x, y in Batches(inputs["X_test"], inputs["y_test"], DIGITS_TEST_BATCH))
+    return correct / len(inputs["y_test"])
+
+
+def digits_compare(inputs, got, want):
+    """Trusts none of the student's numbers: the accuracy is recomputed from the trained parameters on the
+    grader's test images, and evaluate must have reported exactly that."""
+    missing = [DIGITS_LABELS[key] for key in want if key not in got]
+    if missing:
+        raise CheckFailure(f"{TITLE}: нет результата ({', '.join(missing)})")
+    losses = as_array(f"{TITLE}: {DIGITS_LABELS['losses']}", got["losses"], np.shape(want["losses"]))
+    if not np.all(np.isfinite(losses)):
+        epoch = int(np.argmin(np.isfinite(losses)))
+        raise CheckFailure(f"{TITLE}: train_epoch вернула потери {losses[epoch]} на эпохе {epoch + 1} — "
+                           f"обучение разошлось")
+    params = {name: as_array(f"{TITLE}: {DIGITS_LABELS[name]}", got[name], np.shape(want[name]))
+              for name in DIGITS_PARAMETERS}
+    if not all(np.all(np.isfinite(p)) for p in params.values()):
+        raise CheckFailure(f"{TITLE}: после обучения в параметрах сети есть NaN или бесконечность — "
+                           f"обучение разошлось")
+    accuracy, total = digits_accuracy(inputs, params), len(inputs["y_test"])
+    if accuracy < DIGITS_THRESHOLD:
+        raise CheckFailure(
+            f"{TITLE}: тестовая сеть, обученная вашей train_epoch за {DIGITS_EPOCHS} эпох, верно распознаёт "
+            f"{round(accuracy * total)} из {total} тестовых цифр ({accuracy:.1%}), нужно не меньше "
+            f"{DIGITS_THRESHOLD:.0%}; правильный цикл обучения даёт на тех же данных "
+            f"{digits_accuracy(inputs, want):.1%}")
+    reported = as_float(f"{TITLE}: {DIGITS_LABELS['reported']}", got["reported"])
+    if reported > 1:
+        raise CheckFailure(f"{TITLE}: evaluate вернула {reported:.4g} — нужна доля от 0 до 1, а не проценты")
+    if not abs(reported - accuracy) <= 1e-6:  # far below one image (1/359): the same count, float32 or not
+        raise CheckFailure(f"{TITLE}: evaluate вернула {reported:.6g}, а обученная сеть верно распознаёт "
+                           f"{round(accuracy * total)} из {total} тестовых цифр, то есть {accuracy:.6g}")
+
+
+TRAINS_DIGITS = Unit(TITLE, ("training.train_epoch", "training.evaluate"), digits_inputs, digits_run,
+                     digits_compare, DIGITS_LABELS)

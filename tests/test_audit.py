@@ -1,5 +1,6 @@
-"""The out-of-kernel audit on its own: it agrees with the hidden tests on honest and buggy
-students, and it fails closed on anything malformed, missing or hanging."""
+"""The out-of-kernel audit on its own: it covers every graded cell, agrees with the hidden tests on
+honest and buggy students (broken training loops included), and it fails closed on anything
+malformed, missing or hanging."""
 import math
 
 import nbformat
@@ -8,13 +9,15 @@ import pytest
 
 from course import classroom
 from course.trust import audit
-from course.classroom import STUDENTS, build_class
+from course.classroom import STUDENTS, Patch, build_class
 from course.nbgrader_run import ASSIGNMENT, ROOT
 from course.grading.results import NotebookResult
 from solutions.checks import UNITS
+from test_classroom import run_notebook
 
 SOURCE = ROOT / "source" / ASSIGNMENT
-HELPER = ROOT / "release" / ASSIGNMENT / "nn_helpers.py"
+RELEASE = ROOT / "release" / ASSIGNMENT
+HELPER = RELEASE / "nn_helpers.py"
 BUGGY = ["seed_student", "bn_momentum", "adam_counter", "ce_log_eps", "relu_kink", "dropout_keep_prob"]
 
 
@@ -30,16 +33,24 @@ def _audit(students, name, notebook, **kwargs):
                                 HELPER, **kwargs)
 
 
-def test_reference_gets_every_audited_point_and_untouched_none(students):
+def test_every_graded_cell_is_audited():
+    checks = {gid: check for source in SOURCE.glob("*.ipynb") for gid, check in audit.hidden_checks(source).items()}
+    assert checks.keys() == classroom.ALL_CELLS
+    assert all(check is not None for check in checks.values()), checks
+    assert checks["training_hidden"] == ("trains_digits", ("train_epoch", "evaluate"))
+    assert checks["relu_hidden"] == ("relu", ("ReLU",))
+
+
+def test_reference_gets_every_point_and_untouched_none(students):
     for source in sorted(SOURCE.glob("*.ipynb")):
         points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
                   for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
         full = _audit(students, "reference", source.stem)
-        assert {g: s for g, s in full.cells.items() if s is not None} == \
-            {g: p for g, p in points.items() if full.cells[g] is not None}, (source.stem, full.reasons)
+        assert full.cells == points, (source.stem, full.reasons)
         empty = _audit(students, "untouched", source.stem)
-        assert all(not s for s in empty.cells.values()), (source.stem, empty.cells)
-    assert sum(s is None for s in full.cells.values()) <= 1  # only the digits-training cell is not audited
+        assert empty.cells == dict.fromkeys(points, 0), (source.stem, empty.cells)
+        assert all(empty.reasons[gid] for gid in points), empty.reasons
+    assert "NotImplementedError" in empty.reasons["training_hidden"], empty.reasons
 
 
 @pytest.mark.parametrize("name", BUGGY)
@@ -49,10 +60,58 @@ def test_audit_fails_exactly_the_cells_the_bug_breaks(students, name):
     assert touched, name
     for notebook in sorted(touched):
         result = _audit(students, name, notebook)
+        assert result.cells.keys() == set(classroom.GRADE_IDS[notebook])
         for grade_id, score in result.cells.items():
-            if score is None:
-                continue
-            assert (score == 0) == (grade_id in expect.zero), (name, grade_id, score, result.reasons)
+            assert score is not None and (score == 0) == (grade_id in expect.zero), \
+                (name, grade_id, score, result.reasons)
+
+
+# Broken training loops (the reference with one answer of 08_training patched) and the cells they lose.
+LOOPS = {
+    "trains_nothing": ([Patch("08_training", "train_epoch", "        optimizer.step()\n", "")],
+                       {"train_epoch_hidden", "training_hidden"}),
+    "made_up_accuracy": ([Patch("08_training", "evaluate", "    return correct / count", "    return 0.97")],
+                         {"evaluate_hidden", "training_hidden"}),
+    "no_zero_grad": ([Patch("08_training", "train_epoch", "        optimizer.zero_grad()  # layers add to grad_*, "
+                            "so clear last batch's gradients\n", "")], {"train_epoch_hidden", "training_hidden"}),
+}
+
+
+@pytest.fixture(scope="module")
+def loops(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("loops")
+    for name, (patches, _) in LOOPS.items():
+        classroom.patched(*patches)(RELEASE, SOURCE, folder / name / ASSIGNMENT)
+    return folder
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_a_broken_training_loop_scores_zero_in_the_audit_as_in_the_hidden_tests(loops, name):
+    """A loop that trains nothing or reports a made-up accuracy loses the training cell in both graders."""
+    path = loops / name / ASSIGNMENT / "08_training.ipynb"
+    zero = LOOPS[name][1]
+    result = audit.audit_notebook(path, SOURCE / "08_training.ipynb", HELPER)
+    assert {gid for gid, score in result.cells.items() if score == 0} == zero, result.reasons
+    assert None not in result.cells.values()
+    assert "цикл обучения" in result.reasons["training_hidden"], result.reasons
+    hidden = run_notebook(path)  # the hidden tests restored and run, as nbgrader scores them
+    assert {gid for gid, passed in hidden.items() if passed is not True} == zero, hidden
+
+
+def test_the_runner_requires_both_objects_of_a_two_object_check_to_be_the_notebooks_own(tmp_path):
+    from probes.runner import load_definitions, run_check
+
+    path = tmp_path / "student_0.py"
+    path.write_text("from statistics import mean as evaluate\n\n\ndef train_epoch(model, loss_fn, optimizer, loader):\n"
+                    "    return 0.0\n", encoding="utf-8")
+    namespace, failures = load_definitions(str(path))
+    assert not failures
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch", "evaluate"], str(tmp_path))
+    assert "evaluate is not defined in the notebook" in record["error"], record
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch", "fit"], str(tmp_path))
+    assert "fit is not defined" in record["error"], record
+    record = run_check(namespace, str(path), "trains_digits", ["train_epoch"], str(tmp_path))
+    assert "takes 2 object(s)" in record["error"], record
 
 
 def test_a_hanging_student_scores_zero_with_a_reason(tmp_path):

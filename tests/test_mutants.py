@@ -11,7 +11,7 @@ import re
 import pytest
 
 from solutions.checks import UNITS, CheckFailure, check
-from students import TOPIC, mutants, seed
+from students import TOPIC, correct, mutants, seed
 
 # (unit, implementation, pytest id, xfail reason or None)
 MUTANTS = [
@@ -78,6 +78,14 @@ MUTANTS = [
     ("train_epoch", mutants.train_epoch_no_train_mode, "train-epoch-no-model-train", None),
     ("evaluate", mutants.evaluate_no_eval_mode, "evaluate-no-model-eval", None),
     ("evaluate", mutants.evaluate_percent, "evaluate-returns-percent", None),
+    ("evaluate", mutants.evaluate_mean_of_batches, "evaluate-mean-of-batch-accuracies", None),
+    # --- the training loop end to end: (train_epoch, evaluate) ---
+    ("trains_digits", (mutants.train_epoch_no_zero_grad, correct.evaluate_collect), "digits-no-zero-grad", None),
+    ("trains_digits", (mutants.train_epoch_no_step, correct.evaluate_collect), "digits-trains-nothing", None),
+    ("trains_digits", (correct.train_epoch_weighted, mutants.evaluate_made_up), "digits-made-up-accuracy", None),
+    ("trains_digits", (correct.train_epoch_weighted, mutants.evaluate_percent), "digits-accuracy-in-percent", None),
+    ("trains_digits", (correct.train_epoch_weighted, mutants.evaluate_mean_of_batches),
+     "digits-mean-of-batch-accuracies", None),
 ]
 
 # Every bug of the seed notebook the catalogue must keep.
@@ -118,5 +126,6 @@ def test_catalogue_is_large_and_covers_every_unit():
     assert len(ids) == len(set(ids))
     assert SEED_BUGS <= set(ids)
     for unit, impl, case_id, _ in MUTANTS:
-        reference = UNITS[unit].reference
-        assert impl is not reference and not (isinstance(impl, type) and issubclass(impl, reference)), case_id
+        pairs = zip(impl, UNITS[unit].reference) if UNITS[unit].arity > 1 else [(impl, UNITS[unit].reference)]
+        for obj, reference in pairs:
+            assert obj is not reference and not (isinstance(obj, type) and issubclass(obj, reference)), case_id

@@ -46,7 +46,8 @@ def test_the_scan_covers_the_course():
     names = {path.relative_to(ROOT).as_posix() for path in scanned_files()}
     assert "course/notebooks/01_activations.py" in names and "course/notebooks/08_training.py" in names
     assert "course/notebooks/nn_helpers.py" in names
-    assert "probes/batchnorm.py" in names and "solutions/checks/digits.py" in names
+    assert "probes/batchnorm.py" in names and "probes/training.py" in names
+    assert "solutions/checks/guards.py" in names
 
 
 @pytest.mark.parametrize("text, line", [

@@ -16,10 +16,11 @@ For each submission (all its notebooks at once):
    (kinds and shapes must match the reference's) and compares with the same
    ``compare`` the hidden tests use.  Anything missing or malformed scores 0.
 
-A graded cell's audit score is its points if its check passes, else 0.  Cells
-whose check needs the reference (training on digits) are not audited.  The
-scores go into the notebook's status record; a notebook whose audit and
-nbgrader scores differ is flagged in the export and the report.
+A graded cell's audit score is its points if its check passes, else 0; every
+graded cell of the course is audited (one whose hidden test called no known
+check would not be).  The scores go into the notebook's status record; a
+notebook whose audit and nbgrader scores differ is flagged in the export and
+the report.
 """
 import ast
 import dataclasses
@@ -55,7 +56,8 @@ NOT_AUDITED = "not audited"
 
 
 def hidden_checks(source_notebook):
-    """{grade_id: (unit, object name) or None} from the hidden test cells: ``check_<unit>(Name)``."""
+    """{grade_id: (unit, (object name, ...)) or None} from the hidden test cells: ``check_<unit>(Name)``,
+    or ``check_<unit>(A, B)`` for a check that takes two objects (``check_trains_digits(train_epoch, evaluate)``)."""
     import probes
 
     checks = {}
@@ -65,9 +67,12 @@ def hidden_checks(source_notebook):
             continue
         found = None
         for node in ast.walk(ast.parse(cell.source)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
-                    and node.func.id[6:] in probes.UNITS and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
-                found = (node.func.id[6:], node.args[0].id)
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
+                    and node.func.id[6:] in probes.UNITS and not node.keywords):
+                continue
+            unit = node.func.id[6:]
+            if len(node.args) == probes.UNITS[unit].arity and all(isinstance(a, ast.Name) for a in node.args):
+                found = (unit, tuple(a.id for a in node.args))
         checks[meta["grade_id"]] = found
     return checks
 
@@ -228,7 +233,7 @@ def _reference_run(unit_name):
 
 @functools.lru_cache(maxsize=None)
 def _plan(source):
-    """({grade_id: (unit, object name) or None}, {grade_id: points}) of a source notebook."""
+    """({grade_id: (unit, (object name, ...)) or None}, {grade_id: points}) of a source notebook."""
     points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points
               for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
     return hidden_checks(source), points
@@ -360,7 +365,7 @@ def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zyg
                 if check is not None:
                     inputs, _ = _reference_run(check[0])
                     np.savez(workdir / f"inputs-{check[0]}.npz", **inputs)
-                    wanted.append(list(check))
+                    wanted.append([check[0], list(check[1])])
             if wanted:
                 (workdir / f"student_{index}.py").write_text(source_text, encoding="utf-8")
                 entries.append({"id": index, "name": name, "file": f"student_{index}.py", "checks": wanted})

@@ -3,6 +3,8 @@
     from solutions.checks import check_relu
     check_relu(ReLU)
 
+(``check_trains_digits(train_epoch, evaluate)`` takes two objects.)
+
 A check raises AssertionError (``CheckFailure``) with a short Russian message
 when the student's object disagrees with the reference.
 """
@@ -22,23 +24,42 @@ import probes  # noqa: E402
 from probes.core import SEED, CheckFailure, run_probe  # noqa: E402
 
 from . import guards  # noqa: E402
-from .digits import check_trains_digits  # noqa: E402
+
+
+def _reference(name):
+    """The reference object named e.g. "activations.ReLU"."""
+    module, attribute = name.split(".")
+    return getattr(importlib.import_module(f"solutions.{module}"), attribute)
 
 
 def _bind(unit):
-    """A probe with its reference object in place of the reference's name."""
-    module, name = unit.reference.split(".")
-    return dataclasses.replace(unit, reference=getattr(importlib.import_module(f"solutions.{module}"), name))
+    """A probe with its reference object (or objects) in place of the reference's name (or names)."""
+    reference = unit.reference
+    return dataclasses.replace(unit, reference=tuple(map(_reference, reference)) if isinstance(reference, tuple)
+                               else _reference(reference))
 
 
 UNITS = {name: _bind(unit) for name, unit in probes.UNITS.items()}
 
 
+def _graded(unit, student):
+    """[(title, student's object, reference object)]: one pair, or one per object a check takes."""
+    if unit.arity == 1:
+        return [(unit.title, student, unit.reference)]
+    if not isinstance(student, tuple) or len(student) != unit.arity:
+        raise CheckFailure(f"{unit.title}: проверке нужны {unit.arity} объекта")
+    return [(reference.__name__, obj, reference) for obj, reference in zip(student, unit.reference)]
+
+
 def grade(unit, student, seed=SEED):
-    """Run ``unit`` on the student's object and on the reference; compare."""
-    if student is None:
-        raise CheckFailure(f"{unit.title}: объект не найден (None)")
-    guards.verify_kernel(unit.title, student, unit.reference, EARLY_IMPORTS)
+    """Run ``unit`` on the student's object (a tuple of objects if it takes several) and on the reference;
+    compare."""
+    graded = _graded(unit, student)
+    for title, obj, _ in graded:
+        if obj is None:
+            raise CheckFailure(f"{title}: объект не найден (None)")
+    for title, obj, reference in graded:
+        guards.verify_kernel(title, obj, reference, EARLY_IMPORTS)
     inputs = unit.make_inputs(np.random.default_rng(seed))
     got = run_probe(unit, student, inputs, seed)
     want = run_probe(unit, unit.reference, inputs, seed)
@@ -115,4 +136,9 @@ def check_evaluate(fn):
     check("evaluate", fn)
 
 
-__all__ = ["UNITS", "CheckFailure", "check", "grade", "check_trains_digits"] + [f"check_{name}" for name in UNITS]
+def check_trains_digits(train_epoch, evaluate):
+    """The student's train_epoch trains a small network on digits; the student's evaluate measures it."""
+    check("trains_digits", (train_epoch, evaluate))
+
+
+__all__ = ["UNITS", "CheckFailure", "check", "grade"] + [f"check_{name}" for name in UNITS]

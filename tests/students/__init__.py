@@ -15,5 +15,5 @@ TOPIC = {
     "linear": "linear", "sequential": "sequential", "dropout": "dropout", "batchnorm": "batchnorm",
     "sgd": "optimizers", "adam": "optimizers",
     "softmax": "losses", "one_hot_encode": "losses", "cross_entropy": "losses", "mse": "losses",
-    "dataloader": "training", "train_epoch": "training", "evaluate": "training",
+    "dataloader": "training", "train_epoch": "training", "evaluate": "training", "trains_digits": "training",
 }

@@ -8,7 +8,9 @@
   across runs so the work is not lost), with only the student's side of
   nbgrader: the Validate button.  The formgrader, course list, assignment list
   and create-assignment tools are switched off (nbgrader's install docs show
-  the same for students' machines).
+  the same for students' machines).  The student's nbgrader configuration
+  (``course/student/nbgrader_config.py``: Validate reports failing visible tests)
+  goes into the view's Jupyter config folder, where a student's machine has it.
 
 Either way the server listens on 127.0.0.1 only, with a fresh token, and all
 Jupyter, IPython and matplotlib state goes to a hermetic HOME inside the folder
@@ -33,6 +35,8 @@ from urllib.parse import quote
 from .nbgrader_run import ASSIGNMENT, ROOT, hermetic_env
 
 DEFAULT_PORT = 8888
+# What a student's ~/.jupyter/ holds: Validate checks every cell, not only the graded (hidden) ones.
+STUDENT_NBGRADER_CONFIG = Path(__file__).resolve().parent / "student" / "nbgrader_config.py"
 STUDENT_FOLDER = Path(".cache") / "lab-student"  # relative to the course folder
 
 # nbgrader's instructor tools, hidden from a student (they need the course's gradebook).
@@ -112,6 +116,15 @@ def write_page_config(view):
     (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2) + "\n")
 
 
+def write_student_nbgrader_config(home):
+    """Install the student's nbgrader configuration in the Jupyter config folder of ``home`` (what
+    ``hermetic_env(home)`` calls JUPYTER_CONFIG_DIR), read by Validate in JupyterLab and in a terminal."""
+    target = Path(home) / ".jupyter" / "nbgrader_config.py"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(STUDENT_NBGRADER_CONFIG, target)
+    return target
+
+
 def lab_command(view, port, token):
     """argv and environment of the JupyterLab server for ``view``."""
     env = hermetic_env(view.home)
@@ -125,6 +138,7 @@ def lab_command(view, port, token):
         argv.append("--allow-root")
     if view.role == "student":
         argv += [f"--ServerApp.jpserver_extensions={name}=False" for name in STUDENT_DISABLED_SERVER_EXTENSIONS]
+        write_student_nbgrader_config(view.home)
     return argv, env
 
 

@@ -23,7 +23,7 @@ from playwright.sync_api import expect, sync_playwright
 from course import lab
 from course.grading import autograde
 from course.classroom import reference, submit, untouched
-from course.nbgrader_run import ASSIGNMENT, course_copy
+from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy
 from course.grading.results import GRADED, assignment_structure
 
 pytestmark = pytest.mark.browser
@@ -244,6 +244,54 @@ def test_student_first_run(page, start_lab, tmp_path):
     page.keyboard.press("ControlOrMeta+s")
     expect(dirty).to_have_count(0)
     assert "".join(notebook_cells(notebook)[stub]["source"]) == RELU_ANSWER
+
+
+def validate(page):
+    """Click nbgrader's Validate button (it saves, then validates) and return its result dialog."""
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog", has_text="Validation Results")
+    expect(dialog.locator("#validation-message")).to_be_visible(timeout=KERNEL_RUN)
+    return dialog
+
+
+def test_student_validates(page, start_lab, tmp_path):
+    """Validate on the untouched notebook names each failing visible test in Russian; filled, it succeeds."""
+    view = lab.student_view(folder=tmp_path / "student")
+    path = f"{ASSIGNMENT}/01_activations.ipynb"
+    cells = notebook_cells(view.root / path)
+    server = start_lab(view)
+    open_notebook(page, server, path, cells)
+    page.screens.shot("opened")
+
+    dialog = validate(page)
+    message = dialog.locator("#validation-message")
+    expect(message).to_have_class(re.compile(r"\bvalidation-failed\b"))
+    failures = message.locator(".jp-RenderedText pre")  # each failed cell: its source, then the explanation
+    expect(failures).to_have_count(6)
+    for i, name in enumerate(("ReLU", "Sigmoid", "Tanh")):
+        explanation = failures.nth(2 * i + 1)
+        expect(explanation).to_contain_text(f"✗ Открытые тесты {name} не пройдены (ячейка {name.lower()}_visible_tests).")
+        expect(explanation).to_contain_text(f"В {name}.forward ещё стоит заглушка raise NotImplementedError()")
+    expect(message).not_to_contain_text("plt.show()")  # the demonstration is not run
+    page.screens.shot("validate-untouched-relu", scroll_to=failures.nth(1))
+    page.screens.shot("validate-untouched-tanh", scroll_to=failures.nth(5))
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(dialog).to_have_count(0)
+
+    # The student's answers (the reference) in place; the notebook opened again shows them.
+    filled = tmp_path / "filled"
+    reference(ROOT / "release" / ASSIGNMENT, ROOT / "source" / ASSIGNMENT, filled)
+    (view.root / path).write_bytes((filled / "01_activations.ipynb").read_bytes())
+    open_notebook(page, server, path, notebook_cells(view.root / path))
+    expect(cell(page, cell_index(cells, "relu")).locator(".cm-content")).to_contain_text("np.maximum")
+    page.screens.shot("filled")
+
+    dialog = validate(page)
+    message = dialog.locator("#validation-message")
+    expect(message).to_have_class(re.compile(r"\bvalidation-success\b"))
+    expect(message).to_have_text("Success! Your notebook passes all the tests.")
+    page.screens.shot("validate-filled")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
 
 
 def test_source_notebook_plots_render(page, start_lab, tmp_path):

@@ -25,10 +25,12 @@ PATTERNS = {why: re.compile(pattern, re.IGNORECASE) for why, pattern in RETIRED.
 
 
 def scanned_files():
-    """Templates (with nn_helpers.py) and the modules that hold hidden-check messages."""
+    """Templates (with nn_helpers.py), the modules that hold hidden-check messages, and the
+    student's nbgrader configuration (Validate's messages)."""
     files = sorted((ROOT / "course" / "notebooks").glob("*.py"))
     files += sorted((ROOT / "probes").glob("*.py"))
     files += sorted((ROOT / "solutions" / "checks").glob("*.py"))
+    files += sorted((ROOT / "course" / "student").glob("*.py"))  # what Validate tells a student
     return files
 
 
@@ -48,6 +50,7 @@ def test_the_scan_covers_the_course():
     assert "course/notebooks/nn_helpers.py" in names
     assert "probes/batchnorm.py" in names and "probes/training.py" in names
     assert "solutions/checks/guards.py" in names
+    assert "course/student/nbgrader_config.py" in names
 
 
 @pytest.mark.parametrize("text, line", [

@@ -2,12 +2,13 @@
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, ClearOutput,
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
                                     SaveAutoGrades)
 
-from course.nbgrader_plugins import (ExecuteSkippingDemos, HideTestInternals, RedactHiddenTests,
-                                     RobustOverwriteCells, StderrIsNotAFailure, error_reply_is_an_error)
+from course.nbgrader_plugins import (CompiledCheckCellMetadata, ExecuteSkippingDemos, HideTestInternals,
+                                     RedactHiddenTests, RobustOverwriteCells, StderrIsNotAFailure,
+                                     error_reply_is_an_error)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -41,7 +42,7 @@ c.Autograde.sanitize_preprocessors = [
     DeduplicateIds,
     OverwriteKernelspec,
     RobustOverwriteCells,  # stock OverwriteCells crashes on a deleted or renamed graded cell
-    CheckCellMetadata,
+    CompiledCheckCellMetadata,  # CheckCellMetadata, the schema compiled once rather than per cell
 ]
 
 c.Autograde.autograde_preprocessors = [
@@ -52,7 +53,7 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput,
     SaveAutoGrades,
     AssignLatePenalties,
-    CheckCellMetadata,
+    CompiledCheckCellMetadata,
 ]
 
 c.GenerateFeedback.preprocessors = [

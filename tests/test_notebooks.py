@@ -37,11 +37,47 @@ def test_source_is_generated_from_templates_and_solutions():
     assert build.main(["--check"]) == 0, "source/ is stale: run `make notebooks`"
 
 
+def _tamper(change):
+    nb = nbformat.read(SOURCE / "05_batchnorm.ipynb", as_version=4)
+    graded = [cell for cell in nb.cells if nbgrader_meta(cell).get("grade")]
+    change(nb, graded)
+    return nb
+
+
+TAMPERED = {
+    "points not a number": lambda nb, graded: graded[0].metadata.nbgrader.update(points="5"),
+    "grade_id missing": lambda nb, graded: graded[0].metadata.nbgrader.pop("grade_id"),
+    "unknown key": lambda nb, graded: graded[0].metadata.nbgrader.update(extra=1),
+    "schema too old": lambda nb, graded: graded[0].metadata.nbgrader.update(schema_version=1),
+    "schema too new": lambda nb, graded: graded[0].metadata.nbgrader.update(schema_version=4),
+    "duplicate grade_id": lambda nb, graded: [c for c in nb.cells if nbgrader_meta(c).get("solution")][0]
+        .metadata.nbgrader.update(grade_id=graded[0].metadata.nbgrader.grade_id),
+    "markdown grade cell": lambda nb, graded: graded[0].update(cell_type="markdown"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(TAMPERED))
+def test_the_compiled_metadata_check_rejects_what_nbgrader_rejects(what):
+    """CompiledCheckCellMetadata (the autograder's, the schema compiled once) says what nbgrader's says."""
+    from course.nbgrader_plugins import CompiledMetadataValidator
+
+    errors = []
+    for validator in (MetadataValidatorV3(), CompiledMetadataValidator()):
+        nb = _tamper(TAMPERED[what])
+        with pytest.raises(Exception) as raised:
+            validator.validate_nb(nb)
+        errors.append((type(raised.value), str(raised.value)))
+    assert errors[0] == errors[1], f"{what}: nbgrader says {errors[0]}, the compiled check {errors[1]}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_valid_nbgrader_v3_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     MetadataValidatorV3().validate_nb(nb)
+    from course.nbgrader_plugins import CompiledMetadataValidator
+
+    CompiledMetadataValidator().validate_nb(nb)  # the autograder's own check accepts it too
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta:

@@ -326,7 +326,7 @@ def _cell(r, nb_max, flags=()):
     total = notebook_total(r)
     own = nbgrader_total(r)
     if own is not None and own != total:
-        title += f"\ngrade of record {_fmt(total)}: nbgrader gave {_fmt(own)}, the audit less"
+        title += f"\ngrade of record {_fmt(total)}; nbgrader gave {_fmt(own)} (see the audit flags)"
     if status == GRADED:
         text = f"{_fmt(total)}/{_fmt(nb_max)}"
     elif status == MANUAL:

@@ -31,8 +31,9 @@ MARK = "@@nncourse"  # a log line that starts a notebook's part of the log
 
 
 def _warm_up():
-    """Build, once in the zygote, the schema validators every job would otherwise build for itself
-    (0.15 s for nbformat's, more for nbgrader's cell metadata: benchmarks/profile_submission.py)."""
+    """Build, once in the zygote, the schema validators every job would otherwise build for itself:
+    nbformat's (0.14 s per job in benchmarks/profile_submission.py) and nbgrader's cell-metadata
+    schema (course.nbgrader_plugins.CompiledCheckCellMetadata)."""
     import nbformat
     from nbgrader.nbgraderformat import MetadataValidator
 

@@ -125,10 +125,11 @@ def record(root, outcome, structure):
     the status records); return its ``NotebookResult`` records."""
     root = Path(root)
     choice = of_record.policy(root)
-    graded = {}
+    own, graded = {}, {}  # nbgrader's scores, and the grades of record, of the notebooks that were graded
     for g in outcome.notebooks:
         if g.status != FAILED:
-            scores = of_record.of_record(choice, {gid: score for gid, (score, _, _) in g.cells.items()}, g.audit)
+            own[g.notebook] = {gid: score for gid, (score, _, _) in g.cells.items()}
+            scores = of_record.of_record(choice, own[g.notebook], g.audit)
             graded[g.notebook] = {gid: (scores[gid], maximum, manual) for gid, (_, maximum, manual) in g.cells.items()}
     problem = ""
     if graded:
@@ -153,7 +154,7 @@ def record(root, outcome, structure):
         result = NotebookResult(outcome.student, graded_nb.notebook, status, reason, cells, graded_nb.seconds,
                                 sandboxed=outcome.sandboxed, audit=graded_nb.audit if ok else {},
                                 station=outcome.station, timed_out=graded_nb.timed_out if ok else [],
-                                nbgrader={gid: score for gid, (score, _, _) in graded_nb.cells.items()} if ok else {})
+                                nbgrader=own[graded_nb.notebook] if ok else {})
         write_result(root, result)
         results.append(result)
     return results

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql
+.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql seccomp
 
 venv: $(STAMP)
 
@@ -14,8 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) chromium postgresql
+test: $(STAMP) chromium postgresql seccomp
 	$(BIN)/python -m pytest
+
+# The jail's syscall filter is written by Debian's libseccomp2 (course/jail/syscalls.py).
+seccomp:
+	@if ! ldconfig -p | grep -q 'libseccomp\.so\.2'; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's libseccomp2 for the jail's syscall filter"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libseccomp2 >/dev/null; \
+		else echo "the jail needs Debian's libseccomp2: sudo apt-get install libseccomp2" >&2; fi; \
+	fi
 
 # tests/test_postgres.py starts a throwaway server from Debian's postgresql.
 postgresql:

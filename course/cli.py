@@ -44,15 +44,19 @@ def cmd_autograde(args):
 
 
 def cmd_feedback(args):
-    """Generate feedback HTML with nbgrader, then refuse to release it if it leaks a hidden test."""
-    leaks = write_feedback(args.course, args.jobs, args.student)
-    if leaks:
-        for page, marker in leaks:
-            print(f"LEAK: {page}: {marker}", file=sys.stderr)
-        print("feedback leaks hidden tests: do not release it", file=sys.stderr)
-        return 2
-    print(f"feedback written to feedback/<student>/{ASSIGNMENT}/ and scanned: no hidden test shown")
-    return 0
+    """Generate feedback HTML with nbgrader and scan it: a page that shows a hidden test or reference code
+    is withheld (moved to grading/feedback-withheld/), the others stay in feedback/."""
+    leaks, unwritten = write_feedback(args.course, args.jobs, args.student)
+    for page, secret in leaks:
+        print(f"WITHHELD {page.relative_to(args.course / 'feedback')}: shows {secret[:200]}", file=sys.stderr)
+    for student in unwritten:
+        print(f"NOT WRITTEN: nbgrader could not write the feedback of {student} (its log: grading/feedback.log)",
+              file=sys.stderr)
+    withheld = len({page for page, _ in leaks})
+    print(f"feedback written to feedback/<student>/{ASSIGNMENT}/ and scanned: "
+          + (f"{withheld} pages withheld in grading/feedback-withheld/, the rest show no hidden test or "
+             "reference code" if withheld else "no hidden test or reference code shown"))
+    return 1 if unwritten else 0
 
 
 def current_flags(course):

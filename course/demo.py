@@ -102,11 +102,12 @@ def run_demo(root=ROOT, jobs=2):
     steps.done("autograde and audit")
     results = read_all(root)
     flags += audit_flags(results) + grading_flags(results)
-    leaks = write_feedback(root, jobs)
-    if leaks:
-        print(f"feedback leaks hidden tests: {leaks[:3]}", file=sys.stderr)
-        return 2
+    leaks, unwritten = write_feedback(root, jobs)
     steps.done("feedback (nbgrader generate_feedback, leak scan)")
+    if leaks or unwritten:
+        print(f"feedback: {len({page for page, _ in leaks})} pages withheld {leaks[:3]}; not written for "
+              f"{unwritten}", file=sys.stderr)
+        return 2
     structure = assignment_structure(root)
     csv_path = write_csv(root / "grades_per_question.csv", results, structure, flags)
     report = write_report(root / "report", results, structure, flags)

@@ -1,21 +1,46 @@
-"""The feedback leak scan: no feedback page may show a hidden test or reference code.
+"""Feedback: nbgrader's pages, and a leak scan that withholds any page showing what students must not see.
 
-Secrets are the hidden-test regions of the source notebooks and nbgrader's
-hidden-test markers.  Pages are compared as text (tags stripped, entities
-decoded), since syntax highlighting splits code into spans.  A secret that
-the student's own submitted notebook also contains was written by the
-student, not leaked by the grader.
+``write_feedback`` runs ``nbgrader generate_feedback`` so that only the graded
+notebooks' HTML reaches ``feedback/`` (never a file beside them), then scans
+every page.  Secrets are
+
+* the hidden-test regions of the source notebooks and nbgrader's hidden-test
+  markers, line by line;
+* the reference's code: every run of ``SHINGLE`` tokens of ``solutions/`` that
+  the students' own copy of the notebooks (the source without its solution and
+  hidden-test regions) does not also hold.
+
+Pages are compared as text (tags stripped, entities decoded), since syntax
+highlighting splits code into spans.  A secret that the student's own submitted
+notebook also contains was written by the student, not leaked by the grader.
+A page that leaks is withheld: moved out of ``feedback/`` into
+``grading/feedback-withheld/`` for the instructor, so one student's page never
+holds back another's.
 """
+import functools
 import html
+import io
+import json
+import os
 import re
+import shutil
+import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 
+from .jail import safefiles
+from .nbgrader_plugins import HIDDEN_MARKERS as MARKERS
 from .nbgrader_run import ASSIGNMENT, nbgrader
 
-MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+SHINGLE = 20  # tokens: two or three lines of code; short idioms (np.maximum(x, 0)) stay below it
+TOKEN = re.compile(r"[^\W\d]\w*|\d+(?:\.\d+)?|[^\w\s]")
+LITERAL = "\0"  # where a string literal was
+FSTRING = {getattr(tokenize, name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, name)}
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1\n?", re.S)
+WITHHELD = Path("grading") / "feedback-withheld"
+LOG = Path("grading") / "feedback.log"  # nbgrader's own log of the last run
 
 
 def hidden_lines(root):
@@ -28,26 +53,119 @@ def hidden_lines(root):
     return lines
 
 
+def tokens(text):
+    return TOKEN.findall(text)
+
+
+def code_tokens(source):
+    """The tokens of Python code, string literals and comments left out: a check's messages are meant
+    for the student (they print), its code is not.  A literal leaves a mark no page text can match."""
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.STRING or token.type in FSTRING:
+                if not found or found[-1] != LITERAL:
+                    found.append(LITERAL)
+            elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                                    tokenize.DEDENT, tokenize.ENDMARKER):
+                found += tokens(token.string)
+    except (tokenize.TokenError, SyntaxError):  # e.g. IPython syntax in a notebook cell
+        return tokens(source)
+    return found
+
+
+def shingles(text, k=SHINGLE, code=False):
+    """{run of k tokens} of a text (of Python code, literals and comments left out, if ``code``)."""
+    found = code_tokens(text) if code else tokens(text)
+    return {tuple(found[i:i + k]) for i in range(len(found) - k + 1)}
+
+
+@functools.lru_cache(maxsize=None)
+def reference_shingles(root):
+    """The runs of ``SHINGLE`` code tokens of the reference package that no student is given."""
+    import solutions
+
+    secret = set()
+    for path in sorted(Path(solutions.__file__).parent.rglob("*.py")):
+        secret |= shingles(path.read_text(encoding="utf-8"), code=True)
+    given = set()
+    for path in sorted((Path(root) / "source" / ASSIGNMENT).iterdir()):
+        if path.suffix == ".ipynb":
+            for cell in nbformat.read(path, as_version=4).cells:
+                given |= shingles(REGION.sub("", cell.source), code=True)
+        elif path.suffix == ".py":
+            given |= shingles(path.read_text(encoding="utf-8"), code=True)
+    return frozenset(secret - given)
+
+
 def page_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8", errors="replace")))
+
+
+def _own_text(root, student, notebook):
+    """Every string of the student's submitted notebook (sources, outputs), or "" if there is none."""
+    try:
+        fd = safefiles.open_dir(str(Path(root) / "submitted" / student / ASSIGNMENT))
+    except (OSError, safefiles.Refused):
+        return ""
+    try:
+        raw = safefiles.read_file(f"{notebook}.ipynb", fd).decode("utf-8", errors="replace")
+    except (OSError, safefiles.Refused):
+        return ""
+    finally:
+        os.close(fd)
+    try:
+        return "\n".join(_strings(json.loads(raw)))
+    except Exception:  # noqa: BLE001 -- not JSON (or nested too deep): compare with the raw text
+        return raw
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            yield "".join(value)  # nbformat splits multi-line text into a list of lines
+        else:
+            for item in value:
+                yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
+def page_leaks(root, page, student):
+    """[secret] that ``page`` shows and its student did not write."""
+    text = page_text(page)
+    own = _own_text(root, student, Path(page).stem)
+    found = [secret for secret in sorted(hidden_lines(root) | set(MARKERS)) if secret in text and secret not in own]
+    code = (shingles(text) & reference_shingles(str(Path(root).resolve()))) - shingles(own)
+    if code:
+        found.append("reference code: " + " ".join(min(code)))
+    return found
 
 
 def scan_feedback(root):
     """[(page, secret)] for every secret a feedback page shows that its student did not write."""
     root = Path(root)
-    secrets = hidden_lines(root) | set(MARKERS)
-    leaks = []
-    for page in sorted((root / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
-        text = page_text(page)
-        submitted = root / "submitted" / page.parts[-3] / ASSIGNMENT / f"{page.stem}.ipynb"
-        own = submitted.read_text(encoding="utf-8", errors="replace") if submitted.exists() else ""
-        leaks += [(page, secret) for secret in sorted(secrets) if secret in text and secret not in own]
-    return leaks
+    return [(page, secret) for page in sorted((root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+            for secret in page_leaks(root, page, page.parts[-3])]
+
+
+def withhold(root, leaks):
+    """Move each leaking page out of feedback/ (into grading/feedback-withheld/, for the instructor)."""
+    root = Path(root)
+    for page in sorted({page for page, _ in leaks}):
+        target = root / WITHHELD / page.relative_to(root / "feedback")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(page), target)
 
 
 def write_feedback(root, jobs=2, students=None):
     """``nbgrader generate_feedback`` for every autograded student (or ``students``), ``jobs`` nbgrader
-    processes at a time (each takes a share of the class); then the leak scan.  The leaks, [] if none."""
+    processes at a time (each takes a share of the class), writing only the graded notebooks' HTML; then
+    the leak scan.  Leaking pages are withheld (``withhold``).  Returns (leaks, students whose feedback
+    nbgrader could not write)."""
     root = Path(root)
     graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}"))
     wanted = [s for s in graded if not students or s in students]
@@ -56,8 +174,18 @@ def write_feedback(root, jobs=2, students=None):
     def run(share):
         others = [s for s in graded if s not in share]
         exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
-        nbgrader(root, "generate_feedback", ASSIGNMENT, "--force", *exclude)
+        # "*": nothing but the notebooks' pages, never a file that sat beside them in autograded/
+        return nbgrader(root, "generate_feedback", ASSIGNMENT, "--force", "--CourseDirectory.ignore=['*']",
+                        *exclude, check=False).stderr
 
-    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
-        list(pool.map(run, shares))
-    return scan_feedback(root)
+    if wanted:
+        with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+            logs = list(pool.map(run, shares))
+        (root / LOG).parent.mkdir(parents=True, exist_ok=True)
+        (root / LOG).write_text("\n".join(logs), encoding="utf-8")
+    failed = [s for s in wanted
+              if {p.stem for p in (root / "autograded" / s / ASSIGNMENT).glob("*.ipynb")}
+              - {p.stem for p in (root / "feedback" / s / ASSIGNMENT).glob("*.html")}]
+    leaks = [(page, secret) for page, secret in scan_feedback(root) if page.parts[-3] in wanted]
+    withhold(root, leaks)
+    return leaks, failed

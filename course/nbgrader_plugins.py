@@ -1,5 +1,7 @@
 """Preprocessors that nbgrader_config.py plugs into nbgrader's own pipelines."""
+import copy
 import traceback
+from pathlib import Path
 
 import jsonschema
 import nbformat
@@ -9,6 +11,7 @@ from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
 
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")  # nbgrader's ClearHiddenTests delimiters
 DEMO_PREFIX = "demo_"  # grade_id of a demonstration cell (course/build.py: "# %% demo id=demo_...")
 DEMO_SKIPPED = ("Демонстрация: при автопроверке не выполняется (баллов она не даёт). "
                 "Запустите ноутбук сами, чтобы её увидеть.\n")
@@ -68,13 +71,19 @@ def error_reply_is_an_error(cell, cell_index, execute_reply):
 
 class RedactHiddenTests(NbGraderPreprocessor):
     """Feedback: hidden-test lines that student code printed anywhere (e.g. from ``In`` or a
-    post_run_cell hook) are blanked out of every output.  Runs before ClearHiddenTests."""
+    post_run_cell hook) are blanked out of every output, and hidden-test markers that a student typed
+    into a cell of their own are defused (nbgrader's ClearHiddenTests would stop on them and leave the
+    student without feedback).  Runs before ClearHiddenTests; only graded cells, which the autograder
+    restored from the course, keep their hidden-test regions."""
 
     placeholder = "[скрытый тест]"
+    marker_placeholder = "[маркер скрытых тестов]"
 
     def preprocess(self, nb, resources):
         hidden = set()
         for cell in nb.cells:
+            if not is_grade(cell):
+                continue
             inside = False
             for line in cell.source.splitlines():
                 marker = line.strip()
@@ -92,10 +101,15 @@ class RedactHiddenTests(NbGraderPreprocessor):
     def _redact(self, text):
         for line in self._hidden:
             text = text.replace(line, self.placeholder)
+        for marker in HIDDEN_MARKERS:
+            text = text.replace(marker, self.marker_placeholder)
         return text
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not self._hidden:
+        if not is_grade(cell):
+            for marker in HIDDEN_MARKERS:
+                cell.source = cell.source.replace(marker, self.marker_placeholder)
+        if cell.cell_type != "code":
             return cell, resources
         for output in cell.get("outputs", []):
             if "text" in output:
@@ -126,7 +140,7 @@ class HideTestInternals(NbGraderPreprocessor):
 
 
 class RobustOverwriteCells(OverwriteCells):
-    """Autograde: nbgrader's OverwriteCells, hardened against tampered graded cells.
+    """Autograde: nbgrader's OverwriteCells, hardened against tampered graded and locked cells.
 
     Stock nbgrader 0.9.6 crashes the whole submission (KeyError) when a graded
     cell was deleted after a visible-test cell, lost its metadata, had its
@@ -135,13 +149,29 @@ class RobustOverwriteCells(OverwriteCells):
     metadata DeduplicateIds leaves on a duplicate.  Here a cell whose grade_id the gradebook does not know is
     an ordinary cell, and a missing graded cell goes back after the nearest
     earlier source cell that is still present, so it runs and scores.
+
+    Stock nbgrader also restores a locked cell's source but not the rest of its metadata, so a
+    ``skip-execution`` tag on a hidden test cell made nbclient skip it (and the cell kept its points).
+    Here a locked cell gets all of its metadata back from the source notebook.
     """
 
     def preprocess(self, nb, resources):
         for cell in nb.cells:  # DeduplicateIds leaves a duplicate an empty nbgrader dict, which stock code trips on
             if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
                 del cell.metadata["nbgrader"]
+        self._source_metadata = self._locked_metadata(resources)
         return super().preprocess(nb, resources)
+
+    def _locked_metadata(self, resources):
+        """{grade_id: metadata} of the locked cells of the course's source notebook."""
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        path = Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]),
+                    f"{resources['nbgrader']['notebook']}.ipynb")
+        cells = nbformat.read(path, as_version=4).cells
+        return {cell.metadata.nbgrader.grade_id: cell.metadata for cell in cells
+                if cell.metadata.get("nbgrader", {}).get("locked") and "grade_id" in cell.metadata.nbgrader}
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.metadata.get("nbgrader")
@@ -153,7 +183,12 @@ class RobustOverwriteCells(OverwriteCells):
                                  meta.get("grade_id"))
                 del cell.metadata["nbgrader"]
                 return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        source = self._source_metadata.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if source is not None and cell.metadata.nbgrader.get("locked"):
+            restored = copy.deepcopy({key: value for key, value in source.items() if key != "nbgrader"})
+            cell.metadata = nbformat.NotebookNode({**restored, "nbgrader": cell.metadata.nbgrader})
+        return cell, resources
 
     def add_missing_grade_cells(self, nb, resources):
         source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)

@@ -1,21 +1,24 @@
 """The audit's untrusted half: runs in a jail, next to one submission's definitions only.
 
-    python -I -m probes.runner WORKDIR
+    python -P -m probes.runner INPUTS
 
-WORKDIR holds ``request.json`` ({"notebooks": [{"id", "name", "file",
-"checks": [[unit, [object name, ...]], ...]}, ...]}: one name, or two for a
-check such as ``check_trains_digits(train_epoch, evaluate)``), one ``<file>`` per notebook
-(imports, classes and functions taken from that notebook by the trusted side;
-each notebook gets its own namespace, as each had its own kernel) and
-``inputs-<unit>.npz`` (the inputs the grader chose).  For each check it runs
-the probe's ``run`` on the student's object (or objects) and writes its record once,
-``record-<id>-<unit>.json``: {"outputs": {key: {"kind", "value"}}} or
-{"error": message}.  ``current.json`` names the check under way ([name,
-unit], null when all are done), so when this process is stopped the trusted
-side knows which check hung.  Only numbers, nested lists, strings
-and booleans leave the jail; the trusted side validates them and compares
-with the reference.  The reference is not in the jail, so a student object
-finds nothing to copy or patch, whatever it does here.
+INPUTS is a read-only folder holding ``request.json`` ({"notebooks": [{"id",
+"name", "file", "checks": [[unit, [object name, ...]], ...]}, ...]}: one name,
+or two for a check such as ``check_trains_digits(train_epoch, evaluate)``),
+one ``<file>`` per notebook (imports, classes and functions taken from that
+notebook by the trusted side; each notebook gets its own namespace, as each had
+its own kernel), ``inputs-<unit>.npz`` (the inputs the grader chose) and the
+course's ``nn_helpers.py``.  The working folder is the jail's own scratch space.
+
+The results go to what was this process's stdout, one JSON line each (student
+code that prints goes to /dev/null instead): {"at": [name, step]} when a step
+begins (``DEFINITIONS`` while a notebook's definitions load, then each unit),
+so when this process is stopped the trusted side knows which step hung, and
+{"record": [name, unit], "result": ...} once per check, where the result is
+{"outputs": {key: {"kind", "value"}}} or {"error": message}.  Only numbers,
+nested lists, strings and booleans leave the jail; the trusted side validates
+them and compares with the reference.  The reference is not in the jail, so a
+student object finds nothing to copy or patch, whatever it does here.
 """
 import ast
 import json
@@ -27,12 +30,7 @@ import numpy as np
 from . import UNITS
 from .core import CheckFailure, run_probe
 
-DEFINITIONS = "<definitions>"  # "current" while a notebook's definitions load
-CURRENT = "current.json"
-
-
-def record_file(notebook_id, unit_name):
-    return f"record-{notebook_id}-{unit_name}.json"
+DEFINITIONS = "<definitions>"  # the step while a notebook's definitions load
 
 
 def load_definitions(path):
@@ -78,7 +76,7 @@ def encode(value):
     return {"kind": "array", "shape": list(array.shape), "value": array.ravel().tolist()}
 
 
-def run_check(namespace, path, unit_name, object_names, workdir):
+def run_check(namespace, path, unit_name, object_names, inputs):
     unit = UNITS[unit_name]
     if type(object_names) is not list or len(object_names) != unit.arity:
         return {"error": f"the check takes {unit.arity} object(s), the request names {object_names!r}"}
@@ -90,7 +88,7 @@ def run_check(namespace, path, unit_name, object_names, workdir):
         if not own_code(obj, path):
             return {"error": f"{object_name} is not defined in the notebook (imported, aliased or inherited code)"}
         objects.append(obj)
-    with np.load(os.path.join(workdir, f"inputs-{unit_name}.npz"), allow_pickle=False) as data:
+    with np.load(os.path.join(inputs, f"inputs-{unit_name}.npz"), allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
     try:
         outputs = run_probe(unit, objects[0] if unit.arity == 1 else tuple(objects), inputs)
@@ -99,30 +97,39 @@ def run_check(namespace, path, unit_name, object_names, workdir):
     return {"outputs": {key: encode(value) for key, value in outputs.items()}}
 
 
-def _write(name, data):
-    """Atomically: a half-written file is never read."""
-    with open(name + ".tmp", "w", encoding="utf-8") as f:
-        f.write(json.dumps(data))  # dumps, not dump: only the former has the C encoder
-    os.replace(name + ".tmp", name)
+class Results:
+    """The channel to the trusted side: this process's stdout, taken before any student code runs."""
+
+    def __init__(self):
+        self.fd = os.dup(1)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.close(quiet)
+        sys.stdout = open(1, "w", closefd=False)
+
+    def send(self, message):
+        data = (json.dumps(message) + "\n").encode()  # dumps, not dump: only the former has the C encoder
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
 
 
-def main(workdir):
-    os.chdir(workdir)
-    sys.path.insert(0, workdir)  # the course's nn_helpers.py sits next to the definitions
-    with open("request.json", encoding="utf-8") as f:
+def main(inputs):
+    results = Results()
+    sys.path.insert(0, inputs)  # the course's nn_helpers.py sits next to the definitions
+    with open(os.path.join(inputs, "request.json"), encoding="utf-8") as f:
         request = json.load(f)
     for notebook in request["notebooks"]:
-        name, path = notebook["name"], os.path.abspath(notebook["file"])
-        _write(CURRENT, [name, DEFINITIONS])
+        name, path = notebook["name"], os.path.join(inputs, notebook["file"])
+        results.send({"at": [name, DEFINITIONS]})
         namespace, _ = load_definitions(path)
         for unit_name, object_names in notebook["checks"]:
-            _write(CURRENT, [name, unit_name])
+            results.send({"at": [name, unit_name]})
             try:
-                record = run_check(namespace, path, unit_name, object_names, workdir)
+                record = run_check(namespace, path, unit_name, object_names, inputs)
             except Exception as exc:
                 record = {"error": f"{type(exc).__name__}: {exc}"}
-            _write(record_file(notebook["id"], unit_name), record)  # each once: partial results survive a hang
-    _write(CURRENT, None)
+            results.send({"record": [name, unit_name], "result": record})  # each at once: partial results survive a hang
 
 
 if __name__ == "__main__":

@@ -175,33 +175,40 @@ def test_grades_equal_the_local_backend_cell_by_cell(cluster, graded):
 
 
 def test_a_worker_on_other_course_files_is_refused(cluster, postgres, released_course, tmp_path, capfd):
+    """A worker whose course files differ is refused: before the batch by the client, and by its own station
+    at every task, also when its files change after it has graded (a checkout updated under a running worker)."""
+    from distributed import Client
+
+    from course.grading.dask_backend import remote_grade
+    from course.grading.job import read_submission
+    from course.grading.station import fingerprint
+
     checkout = tmp_path / "other-checkout"
     for name in ("course", "solutions", "probes", "source"):
         shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", checkout / "nbgrader_config.py")
-    with open(checkout / "probes" / "activations.py", "a") as changed:
-        changed.write("\n# a later commit of the checks\n")
     cluster.start_worker("stale", checkout)
     try:
         course = Path(shutil.copytree(released_course, tmp_path / "course", symlinks=True))
         for student in ("amy", "bo", "cy"):
             submit(course, student, reference)
+        submission = read_submission(course / "submitted" / "amy" / ASSIGNMENT, "amy", ["01_activations"])
+        template = (course / "gradebook.db").read_bytes()
+        stale = cluster.names()["stale"]
+        with Client(cluster.address, timeout="20s") as client:  # the same files: it grades
+            first = client.submit(remote_grade, submission, LIMITS, template, fingerprint(course), True,
+                                  workers=[stale], allow_other_workers=False, pure=False).result(timeout=300)
+        assert [(n.status, sum(score for score, _, _ in n.cells.values())) for n in first.notebooks] == [(GRADED, 6)]
+        with open(checkout / "probes" / "activations.py", "a") as changed:
+            changed.write("\n# a later commit of the checks\n")
         results = autograde(course, notebooks=["01_activations"], limits=LIMITS, progress=False,
                             scheduler=cluster.address)
         err = capfd.readouterr().err
         assert "REFUSED worker" in err and str(checkout) in err, err[-2000:]
-        stale = cluster.names()["stale"]
         assert all(r.status == GRADED and r.score == 6 for r in results), [(r.student, r.reason) for r in results]
         assert not [r for r in results if r.station.endswith(f":{cluster.workers['stale'].pid}")]
-        from distributed import Client
-
         with Client(cluster.address, timeout="20s") as client:  # a task sent to it anyway: its station refuses
-            from course.grading.dask_backend import remote_grade
-            from course.grading.job import read_submission
-            from course.grading.station import fingerprint
-
-            submission = read_submission(course / "submitted" / "amy" / ASSIGNMENT, "amy", ["01_activations"])
-            future = client.submit(remote_grade, submission, LIMITS, b"", fingerprint(course), True,
+            future = client.submit(remote_grade, submission, LIMITS, template, fingerprint(course), True,
                                    workers=[stale], allow_other_workers=False, pure=False)
             with pytest.raises(Exception, match="runs course files"):
                 future.result(timeout=120)

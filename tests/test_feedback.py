@@ -31,7 +31,7 @@ def pages(released_course, tmp_path_factory):
     build_class(course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT, course / "submitted",
                 ["seed_student", "reference"])
     results = autograde(course, jobs=2, limits=Limits(cell_timeout=60), progress=False)
-    assert write_feedback(course, jobs=2) == []
+    assert write_feedback(course, jobs=2) == ([], [])
     return course, results
 
 

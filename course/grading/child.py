@@ -22,12 +22,12 @@ from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import NbGraderException
 
-from ..jail.kernel import SLOT_ENV, SOCKETS_ENV
+from ..jail.kernel import NOTEBOOK_ENV, REPORTS_ENV, SLOT_ENV, SOCKETS_ENV
 from ..jail.zygote import ENV as ZYGOTE_ENV
 from ..nbgrader_run import ASSIGNMENT, grading_env
 from . import profiling
 
-MARK = "@@nncourse"  # a log line that starts a notebook's part of the log
+_mark = ""  # the job's marker: a log line "<mark> <notebook>" starts a notebook's part of the log
 
 
 def _warm_up():
@@ -61,7 +61,8 @@ def _isolate(scratch, memory, file_size):
 
 def _begin(progress, notebook):
     progress.write(f"start {notebook} {time.monotonic()}\n")
-    print(f"{MARK} {notebook}", flush=True)
+    print(f"{_mark} {notebook}", flush=True)
+    os.environ[NOTEBOOK_ENV] = notebook  # the kernel manager records its jail's verdict for this notebook
     profiling.notebook(notebook)
 
 
@@ -94,14 +95,17 @@ def run_request(request, fds):
 
 def run(scratch, student, notebooks, job):
     """Grade ``notebooks`` of ``student`` in ``scratch``; never returns (exit status 0 unless nbgrader broke)."""
+    global _mark
     code = 1
     try:
+        _mark = job["mark"]
         _isolate(scratch, job["memory"], job["file_size"])
         os.chdir(scratch)
         warnings.resetwarnings()  # behave like a fresh nbgrader process
         env = grading_env(scratch / ".home", job["blas_threads"])
         env[SLOT_ENV] = str(job["slot"])  # parallel jails run under different UIDs
         env[SOCKETS_ENV] = job["sockets"]
+        env[REPORTS_ENV] = str(scratch / "jails.jsonl")
         if job.get("zygote"):
             env[ZYGOTE_ENV] = job["zygote"]
         os.environ.clear()

@@ -21,6 +21,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
+from ..jail import safefiles
 from ..nbgrader_run import ASSIGNMENT
 from ..trust import record as of_record
 from .job import COURSE_ID
@@ -105,19 +106,16 @@ def _write_grades(root, student, notebooks):
 
 
 def _write_files(root, student, files, notebook=None):
-    """The outcome's files into autograded/: one graded notebook, or (notebook=None) every non-notebook file."""
-    target = (Path(root) / "autograded" / student / ASSIGNMENT).resolve()
+    """The outcome's files into autograded/: one graded notebook, or (notebook=None) every non-notebook file.
+    Through directory fds only, replacing rather than following whatever is there (course.jail.safefiles)."""
+    target = Path(root) / "autograded" / student / ASSIGNMENT
+    target.mkdir(parents=True, exist_ok=True)
+    chosen = {}
     for name, data in files.items():
         is_notebook = name.endswith(".ipynb") and "/" not in name
-        if (notebook is None) == is_notebook or (notebook is not None and name != f"{notebook}.ipynb"):
-            continue
-        path = (target / name).resolve()
-        if target not in path.parents:
-            continue  # a path out of the folder is not a graded file
-        if path.is_dir():
-            shutil.rmtree(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if (notebook is None) != is_notebook and (notebook is None or name == f"{notebook}.ipynb"):
+            chosen[name] = data
+    safefiles.write_tree(target, chosen)
 
 
 def record(root, outcome, structure):
@@ -151,8 +149,9 @@ def record(root, outcome, structure):
             cells = {name: (score, maximum) for name, (score, maximum, _) in graded[graded_nb.notebook].items()}
             _write_files(root, outcome.student, outcome.files, graded_nb.notebook)
         ok = status != FAILED
+        jailed = graded_nb.sandboxed if graded_nb.sandboxed is not None else outcome.sandboxed  # measured, per notebook
         result = NotebookResult(outcome.student, graded_nb.notebook, status, reason, cells, graded_nb.seconds,
-                                sandboxed=outcome.sandboxed, audit=graded_nb.audit if ok else {},
+                                sandboxed=jailed, audit=graded_nb.audit if ok else {},
                                 station=outcome.station, timed_out=graded_nb.timed_out if ok else [],
                                 nbgrader=own[graded_nb.notebook] if ok else {})
         write_result(root, result)

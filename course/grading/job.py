@@ -14,6 +14,7 @@ overruns ``Limits.job_timeout`` is killed with its kernel and reported as timed
 out, and the notebooks after it are graded in a new child.  One that fails
 never costs the others a grade.
 """
+import json
 import os
 import re
 import shutil
@@ -25,15 +26,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..jail import safefiles
 from ..jail.slots import acquire_slot
 from ..nbgrader_run import ASSIGNMENT
-from .child import MARK
 from .results import FAILED, GRADED, MANUAL
 
 COURSE_ID = "nn-layers"
 MAX_SUBMISSION = 64 * 2**20   # bytes of submitted files a job accepts
+MAX_FILES = 1000              # files in a submission
 MAX_GRADED = 64 * 2**20       # bytes of graded files it sends back
 LOG_TAIL = 200_000
+KERNEL_LOG_TAIL = 4000        # bytes of the kernels' own output kept with a failed notebook's log
+MARK = "@@nncourse"           # with the job's nonce, a log line that starts a notebook's part of the log
 
 
 @dataclass
@@ -62,6 +66,7 @@ class NotebookOutcome:
     log: str = ""
     audit: dict = field(default_factory=dict)   # course.trust.audit.Audit.record(), when audited
     timed_out: list = field(default_factory=list)  # code cells (1-based) interrupted on the cell timeout
+    sandboxed: object = None         # every kernel of the notebook measured itself jailed (None: no kernel ran)
 
 
 @dataclass
@@ -75,16 +80,9 @@ class Outcome:
 
 
 def read_submission(folder, student, notebooks, max_bytes=MAX_SUBMISSION):
-    """The regular files of a submission folder as a ``Submission`` (symlinks and special files are skipped)."""
-    folder, files, total = Path(folder), {}, 0
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_symlink() or not path.is_file() or {"__pycache__", ".ipynb_checkpoints"} & set(relative.parts):
-            continue
-        total += path.stat().st_size
-        if total > max_bytes:
-            raise ValueError(f"the submission holds more than {max_bytes // 2**20} MiB of files")
-        files[str(relative)] = path.read_bytes()
+    """The regular files of a submission folder as a ``Submission``: symlinks, hard links and special files
+    are left out, never followed (course.jail.safefiles); too many files or bytes raise ``ValueError``."""
+    files = safefiles.read_tree(folder, max_files=MAX_FILES, max_file=max_bytes, max_total=max_bytes)
     return Submission(student, tuple(notebooks), files)
 
 
@@ -132,11 +130,11 @@ def _gradable(station, submission):
     return submitted & {p.stem for p in (station.root / "source" / ASSIGNMENT).glob("*.ipynb")}
 
 
-def _supervise(station, scratch, submission, notebooks, limits, slot, sockets, whole):
+def _supervise(station, scratch, submission, notebooks, limits, slot, sockets, whole, mark):
     """Run one child on ``notebooks`` (all in one converter run if ``whole``), killing it when a notebook
     overruns its budget; (exit status or "timeout", progress events)."""
     job = {"slot": slot, "sockets": sockets, "zygote": station.kernels.socket if station.kernels else None,
-           "whole": whole,
+           "whole": whole, "mark": mark,
            "cell_timeout": limits.cell_timeout, "blas_threads": station.blas_threads,
            "memory": limits.memory, "file_size": limits.file_size, "profile": station.profile}
     (scratch / "progress").unlink(missing_ok=True)  # this child's events only
@@ -163,9 +161,9 @@ def _supervise(station, scratch, submission, notebooks, limits, slot, sockets, w
 
 # --- what the child left -------------------------------------------------------------------
 
-def _log_parts(text):
+def _log_parts(text, mark):
     """{notebook: its part of the log} (the shared start of the log goes with each)."""
-    pieces = re.split(rf"^{MARK} (\S+)\n", text, flags=re.M)
+    pieces = re.split(rf"^{re.escape(mark)} (\S+)\n", text, flags=re.M)
     preamble, parts = pieces[0], {}
     for notebook, body in zip(pieces[1::2], pieces[2::2]):
         parts[notebook] = parts.get(notebook, "") + body
@@ -210,21 +208,46 @@ def _grades(scratch, student, notebooks):
 
 
 def _graded_files(built, graded, max_bytes=MAX_GRADED):
-    """The autograded folder's regular files: graded notebooks and everything that is not a notebook."""
-    files, total = {}, 0
+    """nbgrader's autograded folder (which no kernel ever wrote: kernels work in a copy): the graded
+    notebooks and the files nbgrader put beside them."""
     if not built.is_dir():
-        return files
-    for path in sorted(built.rglob("*")):
-        relative = path.relative_to(built)
-        if path.is_symlink() or not path.is_file():
+        return {}
+
+    def ungraded(relative):  # an ungraded or failed notebook: nbgrader's own copy is not a result
+        return relative.endswith(".ipynb") and "/" not in relative and relative[:-len(".ipynb")] not in graded
+
+    return safefiles.read_tree(built, max_files=MAX_FILES + 100, max_file=max_bytes, max_total=max_bytes,
+                               skip=ungraded)
+
+
+def _jail_verdicts(scratch):
+    """{notebook: [(ok, why), ...]}: what each kernel's jail measured (course.jail.kernel.record_verdict)."""
+    verdicts = {}
+    try:
+        text = safefiles.read_file(str(scratch / "jails.jsonl"), limit=1 << 20).decode()
+    except (FileNotFoundError, safefiles.Refused, UnicodeDecodeError):
+        return verdicts
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+            verdicts.setdefault(entry["notebook"], []).append((entry["ok"] is True, str(entry["why"])))
+        except (ValueError, KeyError, TypeError):
             continue
-        if path.suffix == ".ipynb" and len(relative.parts) == 1 and path.stem not in graded:
-            continue  # an ungraded or failed notebook: nbgrader's own copy is not a result
-        total += path.stat().st_size
-        if total > max_bytes:
-            break  # what the student's code wrote beyond this is dropped; the notebooks come first
-        files[str(relative)] = path.read_bytes()
-    return files
+    return verdicts
+
+
+def _sandboxed(verdicts):
+    """True when every kernel of a notebook measured itself jailed; False if one did not; None if none ran."""
+    return all(ok for ok, _ in verdicts) if verdicts else None
+
+
+def _kernel_output(sockets):
+    """The tail of what the kernels printed outside their cells (their own log: untrusted text)."""
+    try:
+        data = safefiles.read_file(str(sockets / "kernels.log"), limit=64 * 2**20)
+    except (FileNotFoundError, safefiles.Refused):
+        return ""
+    return data[-KERNEL_LOG_TAIL:].decode(errors="replace")
 
 
 def _timed_out_cells(path):
@@ -258,12 +281,92 @@ def _audit(station, submission, notebooks, outcomes, slot, limits):
         outcomes[notebook].audit = found.record()
 
 
+@dataclass
+class Round:
+    """What one child left: its exit status ("timeout" when stopped), its progress events and its log."""
+    status: object
+    events: list
+    log: str
+
+
+def decided(pending, events):
+    """(started, done): the notebooks of ``pending`` this round decided, and those among them that nbgrader
+    finished.  After a failed whole-submission run nbgrader removed every notebook it had finished, so only
+    the notebook that failed is decided."""
+    times = _times(events)
+    started = [nb for nb in pending if nb in times]
+    if any(event == "failed-whole" for event, _, _ in events):
+        started = [nb for nb in started if "done" not in times[nb]]
+    return started, [nb for nb in started if "done" in times[nb]]
+
+
+def _times(events):
+    times = {}
+    for event, notebook, when in events:
+        times.setdefault(notebook, {})[event] = when
+    return times
+
+
+def round_outcomes(pending, done_round, mark, grades, timed_out, verdicts, limits, scratch="", now=None,
+                   kernel_output=""):
+    """The ``NotebookOutcome`` of every notebook of ``pending`` that the round ``done_round`` decided.
+
+    Pure (no file, no process): ``grades`` {notebook: cells} and ``timed_out`` {notebook: [cell numbers]}
+    for the finished notebooks, ``verdicts`` {notebook: [(ok, why)]} of their kernels' jails; ``scratch``
+    is scrubbed from reasons and logs.  If the child never got to a notebook, all of ``pending`` failed.
+    """
+    now = time.monotonic() if now is None else now
+    preamble, parts = _log_parts(done_round.log, mark)
+    times = _times(done_round.events)
+    running, _ = _running(done_round.events)
+    started, _ = decided(pending, done_round.events)
+    outcomes = {}
+    for notebook in started:
+        log = _scrub(preamble + parts.get(notebook, ""), scratch)[-LOG_TAIL:]
+        span = times[notebook]
+        seconds = round(span.get("done", span.get("failed", now)) - span["start"], 1)
+        jailed = _sandboxed(verdicts.get(notebook, []))
+        if "done" in span:
+            cells = grades[notebook]
+            manual = [gid for gid, (_, _, flag) in cells.items() if flag]
+            notes = ["manual grading needed: " + ", ".join(manual)] if manual else []
+            notes += [f"cell {n} ran longer than {limits.cell_timeout} s and was interrupted (timed out); "
+                      f"the cells after it ran" for n in timed_out.get(notebook, [])]
+            outcomes[notebook] = NotebookOutcome(notebook, MANUAL if manual else GRADED, "; ".join(notes), cells,
+                                                 seconds, log, timed_out=timed_out.get(notebook, []),
+                                                 sandboxed=bool(jailed))  # graded, yet no kernel measured: False
+            continue
+        # failed in nbgrader, or the child died or was stopped while grading it
+        refused = [why for ok, why in verdicts.get(notebook, []) if not ok]
+        why = (f"the kernel's jail could not be confirmed: {refused[0]}" if refused else
+               failure_reason(done_round.status if notebook == running else 0, log, limits))
+        if kernel_output:
+            log += f"\n--- the kernels' own output (untrusted), last {KERNEL_LOG_TAIL} bytes ---\n{kernel_output}"
+        outcomes[notebook] = NotebookOutcome(notebook, FAILED, _scrub(why, scratch), {}, seconds, log,
+                                             sandboxed=jailed)
+    if not started:  # the child never got to a notebook: nothing more will
+        why = _scrub(failure_reason(done_round.status, preamble, limits), scratch)
+        for notebook in pending:
+            outcomes[notebook] = NotebookOutcome(notebook, FAILED, f"nbgrader did not start: {why}",
+                                                 log=_scrub(preamble, scratch)[-LOG_TAIL:])
+    return outcomes
+
+
+def _read_round(scratch, status, events):
+    try:
+        log = safefiles.read_file(str(scratch / "nbgrader.log"), limit=256 * 2**20).decode(errors="replace")
+    except (FileNotFoundError, safefiles.Refused):
+        log = ""
+    return Round(status, events, log)
+
+
 def grade(station, submission, limits, template, audit=True):
     """Grade ``submission`` on ``station`` (and audit it, unless ``audit`` is false); an ``Outcome``.
     Never raises for what a student submitted."""
     scratch = station.scratch / f"{submission.student}--{uuid.uuid4().hex[:8]}"
     slot = acquire_slot()
     sockets = Path(tempfile.mkdtemp(prefix=f"nnsb-{os.getpid()}-"))  # short: Unix socket paths are limited
+    mark = f"{MARK}-{uuid.uuid4().hex}"  # unguessable: no text that student code makes nbgrader log can forge it
     outcomes = {}
     try:
         try:
@@ -274,45 +377,17 @@ def grade(station, submission, limits, template, audit=True):
                                                   for nb in submission.notebooks}, {})
         pending = list(submission.notebooks)
         whole = len(pending) > 1 and set(pending) == _gradable(station, submission)
+        built = scratch / "autograded" / submission.student / ASSIGNMENT
         while pending:
-            status, events = _supervise(station, scratch, submission, pending, limits, slot.number, str(sockets),
-                                        whole)
-            log_text = (scratch / "nbgrader.log").read_text(errors="replace") if (scratch / "nbgrader.log").exists() else ""
-            preamble, parts = _log_parts(log_text)
-            times = {}
-            for event, notebook, when in events:
-                times.setdefault(notebook, {})[event] = when
-            running, _ = _running(events)
-            started = [nb for nb in pending if nb in times]
-            if any(event == "failed-whole" for event, _, _ in events):
-                # nbgrader removed the whole autograded folder: only the notebook that failed is decided
-                started = [nb for nb in started if "done" not in times[nb]]
-            grades = _grades(scratch, submission.student, [nb for nb in started if "done" in times[nb]])
-            for notebook in started:
-                log = _scrub(preamble + parts.get(notebook, ""), scratch)[-LOG_TAIL:]
-                span = times[notebook]
-                seconds = round(span.get("done", span.get("failed", time.monotonic())) - span["start"], 1)
-                if "done" in span:
-                    cells = grades[notebook]
-                    manual = [gid for gid, (_, _, flag) in cells.items() if flag]
-                    timed_out = _timed_out_cells(scratch / "autograded" / submission.student / ASSIGNMENT
-                                                 / f"{notebook}.ipynb")
-                    notes = ["manual grading needed: " + ", ".join(manual)] if manual else []
-                    notes += [f"cell {n} ran longer than {limits.cell_timeout} s and was interrupted (timed out); "
-                              f"the cells after it ran" for n in timed_out]
-                    outcomes[notebook] = NotebookOutcome(notebook, MANUAL if manual else GRADED, "; ".join(notes),
-                                                         cells, seconds, log, timed_out=timed_out)
-                else:  # failed in nbgrader, or the child died or was stopped while grading it
-                    why = failure_reason(status if notebook == running else 0, log, limits)
-                    outcomes[notebook] = NotebookOutcome(notebook, FAILED, _scrub(why, scratch), {}, seconds, log)
-            if not started:  # the child never got to a notebook: nothing more will
-                why = _scrub(failure_reason(status, preamble, limits), scratch)
-                for notebook in pending:
-                    outcomes[notebook] = NotebookOutcome(notebook, FAILED, f"nbgrader did not start: {why}",
-                                                         log=_scrub(preamble, scratch)[-LOG_TAIL:])
+            done_round = _read_round(scratch, *_supervise(station, scratch, submission, pending, limits, slot.number,
+                                                          str(sockets), whole, mark))
+            _, done = decided(pending, done_round.events)
+            grades = _grades(scratch, submission.student, done)
+            timed_out = {nb: _timed_out_cells(built / f"{nb}.ipynb") for nb in done}
+            outcomes.update(round_outcomes(pending, done_round, mark, grades, timed_out, _jail_verdicts(scratch),
+                                           limits, str(scratch), kernel_output=_kernel_output(sockets)))
             pending = [nb for nb in pending if nb not in outcomes]
             whole = False  # what is left goes one notebook at a time
-        built = scratch / "autograded" / submission.student / ASSIGNMENT
         graded = [nb for nb in submission.notebooks if nb in outcomes and outcomes[nb].status != FAILED]
         if audit and graded:
             _audit(station, submission, graded, outcomes, slot.number, limits)

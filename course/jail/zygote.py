@@ -16,7 +16,8 @@ Two kinds serve a grading station:
 
 Protocol, over a SOCK_SEQPACKET Unix socket in a folder only root can enter:
 the client sends one JSON request with its stdout and stderr as SCM_RIGHTS
-file descriptors; the zygote answers {"pid": N} (also the process group) or
+file descriptors (and optionally a third, which the process gets as fd 3: the
+jail writes its measurements there); the zygote answers {"pid": N} (also the process group) or
 {"error": why}, and {"exit": wait status} when the process ends.  A closed
 connection kills the process: a client that dies takes its process along.
 A request may carry {"startup": {variable: value}}: the values the process
@@ -182,24 +183,30 @@ def start_kernel_zygote(kernel_env):
 
 def can_fork(cmd):
     """Whether ``cmd`` is a kernel the zygote of this job can stand for: this Python running ipykernel."""
-    return bool(os.environ.get(ENV)) and len(cmd) > 3 and cmd[1:3] == KERNEL_MODULE \
+    return bool(os.environ.get(ENV)) and len(cmd) > 4 and cmd[1:4] == ["-P", *KERNEL_MODULE] \
         and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
 
 
-def spawn_jailed(path, spec, module, argv, isolated=False, fds=None):
-    """``python [-I] -m module argv...`` in the jail ``spec``, forked by the zygote at ``path``.
+REPORT_FD = 3  # where a forked process finds the third descriptor of its request
 
-    ``isolated`` is ``-I``: nothing is put before sys.path.  Raises ``Refused``.
+
+def spawn_jailed(path, spec, module, argv, fds=None):
+    """``python -P -m module argv...`` in the jail ``spec``, forked by the zygote at ``path``.
+
+    As with ``-P``, nothing of the working folder is put before sys.path (a kernel adds it when
+    its first cell runs, course.jail.kernel).  ``fds``: stdout,
+    stderr and optionally the jail's report pipe (``spec["report_fd"]`` must then be ``REPORT_FD``).
+    Raises ``Refused``.
     """
     startup = {name: spec["env"].get(name) for name in STARTUP_ENV}
-    return spawn(path, {"spec": spec, "module": module, "argv": list(argv), "isolated": isolated,
-                        "startup": startup}, fds)
+    return spawn(path, {"spec": spec, "module": module, "argv": list(argv), "startup": startup}, fds)
 
 
-def spawn_kernel(spec, cmd):
-    """A kernel running ``cmd`` in the jail ``spec``, forked by this job's zygote; None if refused."""
+def spawn_kernel(spec, cmd, fds):
+    """A kernel running ``cmd`` (``python -P -m ipykernel_launcher ...``) in the jail ``spec``, forked by
+    this job's zygote; None if refused."""
     try:
-        return spawn_jailed(os.environ[ENV], spec, cmd[2], cmd[3:])
+        return spawn_jailed(os.environ[ENV], spec, cmd[3], cmd[4:], fds=fds)
     except Refused as refusal:
         print(f"warm kernel refused, starting it cold: {refusal}", file=sys.stderr)
         return None
@@ -213,19 +220,19 @@ def jailed_child(request, fds):
     child = os.fork()
     if child == 0:
         sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)  # PID 1: the jail dies with this process
-        sandbox.enter(request["spec"], lambda: _run_module(request["module"], request["argv"], request["isolated"]))
+        sandbox.enter(request["spec"], lambda: _run_module(request["module"], request["argv"]))
     _, wait_status = os.waitpid(child, 0)
     os._exit(os.waitstatus_to_exitcode(wait_status) & 0xFF)
 
 
-def _run_module(module, argv, isolated):
-    """In the jail, as the jail's user: become ``python [-I] -m module argv...`` started in the working folder."""
+def _run_module(module, argv):
+    """In the jail, as the jail's user: become ``python -P -m module argv...`` started in the working folder."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     for name in [n for n in sys.modules if n == "course" or n.startswith("course.")]:
         del sys.modules[name]  # the zygote's own code is no business of the program's
-    sys.path[0:1] = [] if isolated else [""]  # what -m puts first: the working folder, as ''
+    sys.path[0:1] = []  # as -P: no module of the working folder shadows a library
     sys.argv = [importlib.util.find_spec(module).origin, *argv]
     import random
 
@@ -266,7 +273,10 @@ def _fork(entry, request, fds, zygote_pid):
         os.dup2(null, 0)
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # the zygote's sockets, others' fds
+        for number, fd in enumerate(fds[2:], REPORT_FD):
+            os.dup2(fd, number)
+        # the zygote's sockets and others' fds
+        os.closerange(REPORT_FD + len(fds) - 2, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         entry(request, fds)
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"zygote: {type(exc).__name__}: {exc}\n".encode())
@@ -332,7 +342,7 @@ def serve(folder, parent_pid, entry_name, imports):
                     hang_up(connection)
                 continue
             try:
-                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 2)
+                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
             except OSError:
                 message, fds = b"", []
             if not message:
@@ -340,8 +350,8 @@ def serve(folder, parent_pid, entry_name, imports):
                 continue
             try:
                 request = json.loads(message)
-                if len(fds) != 2:
-                    raise ValueError("expected the client's stdout and stderr")
+                if len(fds) not in (2, 3):
+                    raise ValueError("expected the client's stdout and stderr, and at most a report pipe")
                 mine = {name: os.environ.get(name) for name in request.get("startup", {})}
                 if mine != request.get("startup", {}):
                     raise ValueError(f"this zygote started with {mine}, the request needs {request['startup']}")

@@ -5,13 +5,16 @@ For each submission (all its notebooks at once):
 1. the trusted side takes each notebook's definitions (imports, classes,
    functions and constant assignments, by AST) and the checks its hidden test
    cells call; it makes each check's inputs and runs the reference on them;
-2. one jail (``course.jail.sandbox``, another UID, no network; forked warm from
-   the station's zygote when there is one) that holds the definitions, the
-   course's ``nn_helpers.py`` and the answer-free ``probes`` package, but not
-   the reference, the hidden tests or the gradebook, runs ``probes.runner``,
-   each notebook in its own namespace, and writes plain JSON.  A check that
-   hangs or kills the runner is stopped and scores 0; the others run again
-   without it;
+2. one jail (``course.jail.sandbox``, another UID, no network, no keyring;
+   forked warm from the station's zygote when there is one) that sees, read-only,
+   the definitions (locked cells restored from the source notebook, as nbgrader
+   does), the course's ``nn_helpers.py`` and the answer-free ``probes``
+   package, but not the reference, the hidden tests or the gradebook, runs
+   ``probes.runner``, each notebook in its own namespace, and sends plain JSON
+   lines back through a pipe: the jail and the trusted side share no writable
+   folder.  A check that hangs or kills the runner is stopped and scores 0; the
+   others run again without it.  Every step has a wall-clock cap that nothing
+   the jail sends can extend;
 3. the trusted side, which never runs student code, validates that JSON
    (kinds and shapes must match the reference's) and compares with the same
    ``compare`` the hidden tests use.  Anything missing or malformed scores 0.
@@ -29,6 +32,7 @@ import json
 import math
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -41,9 +45,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from ..jail import sandbox, zygote
+from ..jail import safefiles, sandbox, zygote
 from ..jail.slots import acquire_slot
-from probes.runner import CURRENT, DEFINITIONS, record_file
+from probes.runner import DEFINITIONS
 
 from . import record
 from .cheatscan import parse_cell
@@ -53,6 +57,7 @@ from ..grading.results import FAILED, MISSING, read_all, write_result
 TIMEOUT = 120            # seconds for one notebook's audit
 MAX_OUTPUT = 20 * 2**20  # bytes of outputs.json the trusted side will read
 NOT_AUDITED = "not audited"
+OUT_OF_TIME = "stopped: the audit of this submission ran out of time (the cell timeout for each step)"
 
 
 def hidden_checks(source_notebook):
@@ -246,93 +251,183 @@ def _read(submitted):
     return nbformat.read(submitted, as_version=4)
 
 
-def _read_json(path):
-    """A JSON file the jail wrote, or None if it is missing, too big, a link or not JSON."""
-    try:
-        if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_OUTPUT:
-            return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, OSError):
-        pass
-    return None
+@functools.lru_cache(maxsize=None)
+def _locked_sources(source):
+    """{grade_id: source} of the source notebook's locked cells (hidden tests, demonstrations, given code)."""
+    return {c.metadata.nbgrader.grade_id: c.source for c in nbformat.read(source, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("locked") and "grade_id" in c.metadata.nbgrader}
 
 
-def _run_once(workdir, slot, timeout, zygote_socket, checks, blas_threads):
-    """One run of probes.runner on ``workdir``, jailed when possible; stopped when one check
-    (or one notebook's definitions) takes longer than ``timeout``.  Whether it was stopped."""
+def restore_locked(notebook, source):
+    """As nbgrader's OverwriteCells does: every locked cell the course knows gets the course's source back,
+    so the audit runs the same definitions nbgrader ran, whatever a student wrote into a locked cell."""
+    locked = _locked_sources(source)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") and meta.get("grade_id") in locked:
+            cell.source = locked[meta["grade_id"]]
+    return notebook
+
+
+def _steps(entries):
+    """The order the runner goes through: each notebook's definitions, then each of its checks."""
+    return [(e["name"], step) for e in entries for step in [DEFINITIONS, *(unit for unit, _ in e["checks"])]]
+
+
+class _Channel:
+    """What the jail sends back, read as plain data: lines of JSON, capped in size, each parsed on its
+    own (a line that is not JSON, or that the parser cannot take, e.g. nested too deep, is dropped)."""
+
+    def __init__(self, fd):
+        self.fd, self.buffer, self.size, self.closed = fd, b"", 0, False
+
+    def read(self, wait):
+        """The messages that arrived within ``wait`` seconds."""
+        ready, _, _ = select.select([self.fd], [], [], wait)
+        if not ready:
+            return []
+        chunk = os.read(self.fd, 1 << 20)
+        self.closed = not chunk
+        self.size += len(chunk)
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        messages = []
+        for line in lines:
+            try:
+                messages.append(json.loads(line))
+            except Exception:  # noqa: BLE001 -- RecursionError, MemoryError, ValueError: student data
+                continue
+        return messages
+
+    @property
+    def too_big(self):
+        return self.size > MAX_OUTPUT
+
+
+def _spawn(inputs, work, slot, timeout, zygote_socket, steps, blas_threads, results, report):
+    """probes.runner on ``inputs`` in a jail (warm from the zygote when there is one), or unjailed
+    where no jail can be built; the process, and whether it is jailed."""
     import probes
 
-    ok = sandbox.available()
-    if ok:
-        for path in workdir.iterdir():
-            shutil.chown(path, user=sandbox.UID_BASE + slot)
-        shutil.chown(workdir, user=sandbox.UID_BASE + slot)
-        jail = sandbox.Jail(workdir=str(workdir), readable=list(probes.__path__), slot=slot,
-                            cpu_seconds=timeout * (checks + 2), memory=2 * 2**30, file_size=MAX_OUTPUT)
     source = {**os.environ, **python_settings(blas_threads)}  # as the grading kernels have it
     quiet = os.open(os.devnull, os.O_WRONLY)
-    process = None
     try:
-        if ok and zygote_socket:
-            try:
-                process = zygote.spawn_jailed(zygote_socket, sandbox.spec(jail, source), "probes.runner", [str(workdir)],
-                                              isolated=True, fds=[quiet, quiet])
-            except zygote.Refused:
-                process = None
-        if process is None:
-            cmd = [sys.executable, "-I", "-m", "probes.runner", str(workdir)]
-            process = subprocess.Popen(sandbox.wrap(cmd, jail, source) if ok else cmd, cwd=workdir,
-                                       stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet,
-                                       env=sandbox.jail_env(sandbox.Jail(""), source))
+        if sandbox.available():
+            jail = sandbox.Jail(workdir=str(work), readable=[str(inputs), *probes.__path__], slot=slot,
+                                cpu_seconds=timeout * (steps + 2), memory=2 * 2**30, file_size=MAX_OUTPUT)
+            if zygote_socket:
+                try:
+                    return zygote.spawn_jailed(zygote_socket, sandbox.spec(jail, source, zygote.REPORT_FD),
+                                               "probes.runner", [str(inputs)], fds=[results, quiet, report]), True
+                except zygote.Refused:
+                    pass
+            cmd = sandbox.wrap([sys.executable, "-P", "-m", "probes.runner", str(inputs)], jail, source, report)
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=results, stderr=quiet,
+                                    pass_fds=(report,), env=sandbox.jail_env(sandbox.Jail(""), source)), True
+        cmd = [sys.executable, "-P", "-m", "probes.runner", str(inputs)]
+        return subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=results, stderr=quiet,
+                                env=sandbox.jail_env(sandbox.Jail(""), source)), False
     finally:
         os.close(quiet)
-    current, since = None, time.monotonic()
-    while True:
-        try:
-            process.wait(timeout=0.05)
-            return False
-        except subprocess.TimeoutExpired:
-            pass
-        now_at = _read_json(workdir / CURRENT)
-        if now_at != current:
-            current, since = now_at, time.monotonic()
-        elif time.monotonic() - since > timeout:
-            process.kill()
-            process.wait()
-            return True
 
 
-def _run(workdir, entries, slot, timeout, zygote_socket, blas_threads):
-    """probes.runner on ``entries`` until every check has a record: a check that hangs or kills
-    the runner gets an error record and the rest run again without it.  {(notebook, unit): record}."""
-    records, remaining = {}, entries
+@dataclasses.dataclass
+class _RunOutcome:
+    records: dict        # (notebook, unit) -> what the runner sent for that check
+    culprit: tuple       # the step under way when the runner stopped or died early, or None
+    stopped: str         # why it was stopped ("" if it ended by itself)
+    jailed: bool         # its jail confirmed by the jail's own measurements
+
+
+def _run_once(folder, entries, slot, timeout, zygote_socket, blas_threads, deadline):
+    """One run of probes.runner on ``entries``.  Stopped when a step (one check, or one notebook's
+    definitions) takes longer than ``timeout`` s since the runner reached it (a step counts only when it
+    lies further along than the last one, so the runner cannot buy itself more time), or at ``deadline``
+    (``time.monotonic()``), the cap of the whole audit, whatever the runner sends."""
+    inputs, work = folder / "inputs", folder / "work"
+    fd = safefiles.open_dir(str(inputs))
+    try:
+        safefiles.write_file(fd, "request.json", json.dumps({"notebooks": entries}).encode())
+    finally:
+        os.close(fd)
+    steps = _steps(entries)
+    order = {step: index for index, step in enumerate(steps)}
+    expected = {(e["name"], unit) for e in entries for unit, _ in e["checks"]}
+    results_read, results_write = os.pipe()
+    report_read, report_write = os.pipe()
+    try:
+        process, jailed = _spawn(inputs, work, slot, timeout, zygote_socket, len(steps), blas_threads,
+                                 results_write, report_write)
+    finally:
+        os.close(results_write)
+        os.close(report_write)
+    try:
+        if jailed:
+            report = sandbox.read_report(report_read, 60, lambda: process.poll() is None)
+            jailed = not sandbox.verify(report, sandbox.UID_BASE + slot)
+        else:
+            os.close(report_read)
+        channel, records, current = _Channel(results_read), {}, -1
+        since = time.monotonic()
+        stopped = ""
+        while not channel.closed:
+            for message in channel.read(0.05):
+                if type(message) is not dict:
+                    continue
+                step = message.get("at")
+                if type(step) is list and len(step) == 2 and order.get(tuple(map(str, step)), -1) > current:
+                    current, since = order[tuple(map(str, step))], time.monotonic()
+                key = message.get("record")
+                if type(key) is list and len(key) == 2 and tuple(map(str, key)) in expected:
+                    records[tuple(map(str, key))] = message.get("result")
+            now = time.monotonic()
+            if channel.too_big:
+                stopped = f"stopped: sent more than {MAX_OUTPUT // 2**20} MiB"
+            elif now > deadline:
+                stopped = OUT_OF_TIME
+            elif now - since > timeout:
+                stopped = f"stopped after {timeout} s without finishing"
+            if stopped:
+                break
+        process.kill()
+        process.wait()
+    finally:
+        os.close(results_read)
+    done = all(key in records for key in expected)
+    culprit = steps[current] if current >= 0 and (stopped or not done) else None
+    return _RunOutcome(records, culprit, stopped, jailed)
+
+
+def _run(folder, entries, slot, timeout, zygote_socket, blas_threads):
+    """probes.runner on ``entries`` until every check has a record: a step that hangs or kills the runner
+    gets an error record and the rest run again without it.  ({(notebook, unit): record}, jailed)."""
+    records, remaining, jailed = {}, entries, True
+    deadline = time.monotonic() + timeout * (len(_steps(entries)) + 1)  # the whole audit, every round
     while remaining:
-        (workdir / "request.json").write_text(json.dumps({"notebooks": remaining}))
-        (workdir / CURRENT).unlink(missing_ok=True)
-        stopped = _run_once(workdir, slot, timeout, zygote_socket, sum(len(e["checks"]) for e in remaining),
-                            blas_threads)
-        for entry in remaining:
-            for unit, _ in entry["checks"]:
-                found = _read_json(workdir / record_file(entry["id"], unit))
-                if found is not None:
-                    records[(entry["name"], unit)] = found
-        current = _read_json(workdir / CURRENT)
-        culprit = tuple(current) if type(current) is list and len(current) == 2 else None
-        what = f"stopped after {timeout} s without finishing" if stopped else "the audit process died"
+        run = _run_once(folder, remaining, slot, timeout, zygote_socket, blas_threads, deadline)
+        jailed = jailed and run.jailed
+        records.update(run.records)
+        if run.stopped == OUT_OF_TIME:
+            for entry in remaining:
+                for unit, _ in entry["checks"]:
+                    records.setdefault((entry["name"], unit), {"error": OUT_OF_TIME})
+            break
+        what = run.stopped or "the audit process died"
         left = []
         for entry in remaining:
             checks = [c for c in entry["checks"] if (entry["name"], c[0]) not in records]
-            if culprit and culprit[0] == entry["name"]:
+            if run.culprit and run.culprit[0] == entry["name"]:
                 for unit, _ in checks:
-                    if culprit[1] in (unit, DEFINITIONS):
-                        where = " while loading the notebook's definitions" if culprit[1] == DEFINITIONS else ""
+                    if run.culprit[1] in (unit, DEFINITIONS):
+                        where = " while loading the notebook's definitions" if run.culprit[1] == DEFINITIONS else ""
                         records[(entry["name"], unit)] = {"error": what + where}
                 checks = [c for c in checks if (entry["name"], c[0]) not in records]
             if checks:
                 left.append({**entry, "checks": checks})
-        if culprit is None or left == remaining:
+        if run.culprit is None or left == remaining:
             break  # finished, or no progress: what is left has no output
         remaining = left
-    return records
+    return records, jailed
 
 
 def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zygote_socket=None, blas_threads=1):
@@ -345,39 +440,46 @@ def audit_submission(notebooks, source_dir, helper, slot=0, timeout=TIMEOUT, zyg
 
     start = time.monotonic()
     audits, plans, entries, locations = {}, {}, [], {}
-    with tempfile.TemporaryDirectory(prefix="nnaudit-") as tmp:
-        workdir = Path(tmp)
-        shutil.copy(helper, workdir / "nn_helpers.py")
+    with tempfile.TemporaryDirectory(prefix="nnaudit-") as tmp:  # root's, 0700: the jail sees inputs/ read-only
+        folder = Path(tmp)
+        inputs = folder / "inputs"
+        inputs.mkdir(mode=0o755)
+        (folder / "work").mkdir(mode=0o700)  # the runner's working folder when no jail can be built
+        shutil.copy(helper, inputs / "nn_helpers.py")
         for index, (name, submitted) in enumerate(notebooks.items()):
-            checks, points = _plan(Path(source_dir) / f"{name}.ipynb")
+            source = Path(source_dir) / f"{name}.ipynb"
+            checks, points = _plan(source)
             cells = {gid: (None if check is None else 0) for gid, check in checks.items()}
             reasons = {gid: NOT_AUDITED for gid, check in checks.items() if check is None}
             plans[name] = (checks, points, cells, reasons)
             where = []
             try:
-                source_text = definitions(_read(submitted), where)
+                source_text = definitions(restore_locked(_read(submitted), source), where)
             except Exception as exc:
-                reasons.update({gid: f"notebook unreadable: {type(exc).__name__}" for gid in cells if cells[gid] == 0})
+                why = f"notebook unreadable: {type(exc).__name__}: {exc}"[:300]
+                reasons.update({gid: why for gid in cells if cells[gid] == 0})
                 continue
             locations[name] = (f"student_{index}.py", where)
             wanted = []
             for gid, check in checks.items():
                 if check is not None:
-                    inputs, _ = _reference_run(check[0])
-                    np.savez(workdir / f"inputs-{check[0]}.npz", **inputs)
+                    unit_inputs, _ = _reference_run(check[0])
+                    np.savez(inputs / f"inputs-{check[0]}.npz", **unit_inputs)
                     wanted.append([check[0], list(check[1])])
             if wanted:
-                (workdir / f"student_{index}.py").write_text(source_text, encoding="utf-8")
+                (inputs / f"student_{index}.py").write_text(source_text, encoding="utf-8")
                 entries.append({"id": index, "name": name, "file": f"student_{index}.py", "checks": wanted})
-        records = _run(workdir, entries, slot, timeout, zygote_socket, blas_threads) if entries else {}
-    jailed = sandbox.status()[0]
+        for path in inputs.iterdir():
+            path.chmod(0o644)  # readable by the jail's user, written by nobody but us
+        records, jailed = _run(folder, entries, slot, timeout, zygote_socket, blas_threads) if entries \
+            else ({}, sandbox.status()[0])
     seconds = round(time.monotonic() - start, 2)
     for name, (checks, points, cells, reasons) in plans.items():
         for gid, check in checks.items():
             if check is None or gid in reasons:
                 continue
-            inputs, want = _reference_run(check[0])
-            passed, reason = judge(UNITS[check[0]], inputs, want, records.get((name, check[0])))
+            inputs_of, want = _reference_run(check[0])
+            passed, reason = judge(UNITS[check[0]], inputs_of, want, records.get((name, check[0])))
             cells[gid] = points[gid] if passed else 0
             if not passed:
                 reasons[gid] = _cell_locations(reason, *locations[name]) if name in locations else reason
@@ -415,9 +517,9 @@ def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
 
     def one(student_results):
         student = student_results[0].student
-        folder = root / "submitted" / student / ASSIGNMENT
+        notebooks = _submitted(root / "submitted" / student / ASSIGNMENT, [r.notebook for r in student_results])
         with acquire_slot() as slot:
-            audits = audit_submission({r.notebook: folder / f"{r.notebook}.ipynb" for r in student_results},
+            audits = audit_submission(notebooks,
                                       root / "source" / ASSIGNMENT, helper, slot.number, timeout,
                                       warm.socket if warm else None, blas_threads)
         for result in student_results:
@@ -426,14 +528,49 @@ def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
         bar.update(len(student_results))
         return student_results
 
+    def guarded(student_results):
+        try:
+            return one(student_results)
+        except Exception as exc:  # noqa: BLE001 -- the trusted side's own failure: this student alone
+            bar.update(len(student_results))
+            return audit_failed(root, student_results, f"{type(exc).__name__}: {exc}")
+
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            done = [r for batch in pool.map(one, by_student.values()) for r in batch]
+            done = [r for batch in pool.map(guarded, by_student.values()) for r in batch]
     finally:
         bar.close()
         if warm is not None:
             warm.stop()
     return done
+
+
+def _submitted(folder, notebooks):
+    """{notebook: bytes} of a submission folder, never through a link (b"" for what cannot be read:
+    the audit then finds the notebook unreadable)."""
+    found = {}
+    try:
+        fd = safefiles.open_dir(str(folder))
+    except (OSError, safefiles.Refused):
+        return dict.fromkeys(notebooks, b"")
+    try:
+        for notebook in notebooks:
+            try:
+                found[notebook] = safefiles.read_file(f"{notebook}.ipynb", fd)
+            except (OSError, safefiles.Refused):
+                found[notebook] = b""
+    finally:
+        os.close(fd)
+    return found
+
+
+def audit_failed(root, results, why):
+    """A submission whose audit broke on the trusted side: its notebooks fail to grade, with the reason
+    (never an honest-looking score), and the batch goes on."""
+    for result in results:
+        result.status, result.reason = FAILED, f"the audit failed: {why}"[:600]
+        write_result(root, result)
+    return results
 
 
 def nbgrader_scores(result):

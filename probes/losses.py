@@ -1,14 +1,16 @@
 """Checks for softmax, one_hot_encode, CrossEntropyLoss and MSELoss."""
 import numpy as np
 
-from .core import (CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_results, default_compare,
-                   numeric_gradient)
+from .core import (CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_results, numeric_gradient,
+                   raised)
 
 SOFTMAX_LABELS = {
     "random": "softmax на случайных логитах 6×5",
     "hard": "softmax на логитах до ±10000 (вычтите максимум строки перед exp)",
     "single": "softmax на одной строке (батч 1×4)",
     "row_sums": "суммы вероятностей по строкам (должны быть равны 1)",
+    "x_untouched": "softmax изменил входной массив x: вычитайте максимум в новом массиве, данные вызывающего кода "
+                   "не меняются",
 }
 
 
@@ -21,8 +23,9 @@ def softmax_inputs(rng):
 def softmax_run(fn, inputs):
     out = {}
     for key in ("x", "hard", "single"):
-        x = inputs[key]
-        out["random" if key == "x" else key] = as_array(f"softmax", call("softmax(x)", fn, x.copy()), x.shape)
+        x, given = inputs[key], inputs[key].copy()
+        out["random" if key == "x" else key] = as_array("softmax", call("softmax(x)", fn, given), x.shape)
+        out["x_untouched"] = out.get("x_untouched", True) and bool(np.array_equal(given, x))
     out["row_sums"] = out["random"].sum(axis=1)
     return out
 
@@ -31,6 +34,12 @@ ONE_HOT_LABELS = {
     "values": "one_hot_encode([0, 2, 1, 0, 4], 6)",
     "int32": "one_hot_encode для меток типа int32",
     "single": "one_hot_encode для одной метки, num_classes=3",
+    "dtype": "тип результата (нужен float: единицы и нули как числа с плавающей точкой)",
+}
+BAD_LABELS = {  # name -> (labels, num_classes): each must raise ValueError
+    "метка -1": ([0, -1, 2], 3),
+    "метка 3 при num_classes=3": ([0, 3, 1], 3),
+    "дробные метки": ([0.0, 1.0, 2.0], 3),
 }
 
 
@@ -40,11 +49,23 @@ def one_hot_inputs(rng):
 
 def one_hot_run(fn, inputs):
     labels = inputs["labels"]
+    encoded = call("one_hot_encode(labels, 6)", fn, labels.copy(), 6)
+    kind = np.asarray(encoded).dtype
     return {
-        "values": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.copy(), 6), (5, 6)),
+        "dtype": "float" if np.issubdtype(kind, np.floating) else str(kind),
+        "values": as_array("one_hot_encode", encoded, (5, 6)),
         "int32": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.astype(np.int32), 6), (5, 6)),
         "single": as_array("one_hot_encode", call("one_hot_encode([2], 3)", fn, inputs["single"].copy(), 3), (1, 3)),
+        **{f"bad: {name}": raised(fn, np.array(bad), classes) for name, (bad, classes) in BAD_LABELS.items()},
     }
+
+
+def _one_hot_compare(inputs, got, want):
+    for name in BAD_LABELS:
+        if got[f"bad: {name}"] != "ValueError":
+            raise CheckFailure(f"one_hot_encode: на неверных метках ({name}) нужна ValueError, а получено: "
+                               f"{got[f'bad: {name}'] or 'ничего'}")
+    compare_results(ONE_HOT_LABELS, got, want, title="one_hot_encode", skip=tuple(f"bad: {n}" for n in BAD_LABELS))
 
 
 CE_LABELS = {
@@ -56,6 +77,8 @@ CE_LABELS = {
     "hard_grad": "градиент на логитах до ±1000",
     "single_loss": "потери для батча из одного примера",
     "single_grad": "градиент для батча из одного примера",
+    "shape_error": "forward с target формы (N, C) (one-hot) должен бросать ValueError — нужны номера классов формы "
+                   "(N,); получено: {got}",
 }
 
 
@@ -65,6 +88,20 @@ def ce_inputs(rng):
     return {"logits": rng.normal(0, 2, size=(7, 4)), "target": rng.integers(0, 4, size=7),
             "hard": hard, "hard_target": np.array([1, 1, 2, 0, 3]),  # mostly confidently wrong
             "single": rng.normal(size=(1, 4)), "single_target": np.array([3])}
+
+
+def _loss_contract(title, cls, prediction, target, bad):
+    """Side effects and the result's type: forward leaves its inputs alone and returns a float, backward can
+    run twice with the same result; ``bad`` = (prediction, target) that must raise ValueError."""
+    loss_fn, given, given_target = call(f"{title}()", cls), prediction.copy(), target.copy()
+    loss = call(f"{title}.forward", loss_fn.forward, given, given_target)
+    first = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), prediction.shape)
+    second = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), prediction.shape)
+    return {"prediction_untouched": bool(np.array_equal(given, prediction)),
+            "target_untouched": bool(np.array_equal(given_target, target)),
+            "loss_type": "float" if isinstance(loss, float) else type(loss).__name__,
+            "backward_repeatable": bool(np.allclose(second, first, rtol=1e-12, atol=0)),
+            "shape_error": raised(call(f"{title}()", cls).forward, *bad) or "ничего не было брошено"}
 
 
 def _loss_case(title, cls, logits, target):
@@ -83,6 +120,8 @@ def ce_run(cls, inputs):
     out["single_loss"], out["single_grad"], _ = _loss_case("CrossEntropyLoss", cls, inputs["single"],
                                                            inputs["single_target"])
     out["analytic"], out["numeric"] = _numeric_case("CrossEntropyLoss", cls, inputs["logits"][:3], inputs["target"][:3])
+    one_hot = np.eye(4, dtype=np.int64)[inputs["target"]]
+    out.update(_loss_contract("CrossEntropyLoss", cls, inputs["logits"], inputs["target"], (inputs["logits"], one_hot)))
     return out
 
 
@@ -100,6 +139,8 @@ MSE_LABELS = {
     "call": "loss_fn(pred, target) должен давать то же, что forward",
     "flat_loss": "MSE на векторе из 7 элементов",
     "flat_grad": "градиент MSE на векторе из 7 элементов",
+    "shape_error": "forward с prediction (5, 1) и target (5,) разной формы должен бросать ValueError — иначе "
+                   "broadcasting молча сделает из разности матрицу 5×5; получено: {got}",
 }
 
 
@@ -114,6 +155,8 @@ def mse_run(cls, inputs):
     out["call"] = as_float("MSELoss(...)", call("MSELoss(...)", loss_fn, inputs["pred"].copy(), inputs["target"].copy()))
     out["flat_loss"], out["flat_grad"], _ = _loss_case("MSELoss", cls, inputs["flat_pred"], inputs["flat_target"])
     out["analytic"], out["numeric"] = _numeric_case("MSELoss", cls, inputs["pred"], inputs["target"])
+    column = inputs["pred"][:, :1]
+    out.update(_loss_contract("MSELoss", cls, inputs["pred"], inputs["target"], (column, column[:, 0])))
     return out
 
 
@@ -131,8 +174,8 @@ def _softmax_compare(inputs, got, want):
 
 
 SOFTMAX = Unit("softmax", "losses.softmax", softmax_inputs, softmax_run, _softmax_compare, SOFTMAX_LABELS)
-ONE_HOT = Unit("one_hot_encode", "losses.one_hot_encode", one_hot_inputs, one_hot_run,
-               default_compare("one_hot_encode", ONE_HOT_LABELS), ONE_HOT_LABELS)
+ONE_HOT = Unit("one_hot_encode", "losses.one_hot_encode", one_hot_inputs, one_hot_run, _one_hot_compare,
+               ONE_HOT_LABELS)
 CROSS_ENTROPY = Unit("CrossEntropyLoss", "losses.CrossEntropyLoss", ce_inputs, ce_run,
                      _with_numeric("CrossEntropyLoss", CE_LABELS), CE_LABELS)
 MSE = Unit("MSELoss", "losses.MSELoss", mse_inputs, mse_run, _with_numeric("MSELoss", MSE_LABELS), MSE_LABELS)

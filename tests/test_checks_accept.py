@@ -35,7 +35,6 @@ ALTERNATIVES = [
     ("softmax", correct.softmax_logsumexp, "softmax-logsumexp", None),
     ("softmax", seed.seed_softmax, "seed-softmax", None),
     ("one_hot_encode", correct.one_hot_eye, "one-hot-eye-rows", None),
-    ("one_hot_encode", seed.seed_one_hot_encode, "seed-one-hot", None),
     ("cross_entropy", correct.CrossEntropyLogSoftmax, "cross-entropy-log-softmax", None),
     ("mse", correct.MSEDot, "mse-dot-product", None),
     ("dataloader", correct.DataLoaderWithIterator, "dataloader-separate-iterator", None),

@@ -31,6 +31,7 @@ MUTANTS = [
     ("linear", seed.SeedLinear, "seed-linear-as-written-no-gradients", None),
     ("cross_entropy", seed.SeedCrossEntropyLoss, "seed-cross-entropy-log-eps", None),
     ("sequential", seed.SeedSequential, "seed-sequential-parameters-generator-of-lists", None),
+    ("one_hot_encode", seed.seed_one_hot_encode, "seed-one-hot-labels-unchecked", None),
     # --- activations ---
     ("relu", mutants.ReLUGradOneAtZero, "relu-grad-one-at-zero", None),
     ("relu", mutants.ReLUInPlace, "relu-modifies-input-in-place", None),

@@ -78,7 +78,8 @@ class TanhFloat32(Layer):
 # --- Linear ---------------------------------------------------------------------------------------
 
 class LinearEinsum(Layer):
-    """einsum forward, np.dot backward, bias broadcast as a (1, out) row; He init via np.random.normal."""
+    """einsum forward, np.dot backward, bias broadcast as a (1, out) row; He init via np.random.normal;
+    results cast back to the input's dtype."""
 
     def __init__(self, input_size, output_size, bias=True):
         super().__init__()
@@ -90,13 +91,14 @@ class LinearEinsum(Layer):
     def forward(self, x):
         self.x = x
         out = np.einsum("ni,io->no", x, self.weight)
-        return out if self.bias is None else out + self.bias[np.newaxis, :]
+        out = out if self.bias is None else out + self.bias[np.newaxis, :]
+        return out.astype(x.dtype)  # the weights are float64; a float32 batch stays float32
 
     def backward(self, grad_output):
         self.grad_weight += np.dot(self.x.T, grad_output)
         if self.bias is not None:
             self.grad_bias += np.einsum("no->o", grad_output)
-        return np.dot(grad_output, self.weight.T)
+        return np.dot(grad_output, self.weight.T).astype(grad_output.dtype)
 
     def parameters(self):
         return [p for p in (self.weight, self.bias) if p is not None]
@@ -201,16 +203,17 @@ class BatchNormCompact(Layer):
         self.inv_std = 1 / np.sqrt(var + self.eps)
         self.x_hat = (x - mu) * self.inv_std
         self.used_batch_stats = self.training
-        return self.gamma * self.x_hat + self.beta
+        return (self.gamma * self.x_hat + self.beta).astype(x.dtype)  # gamma and beta are float64
 
     def backward(self, grad_output):
         g = grad_output
         self.grad_gamma += (g * self.x_hat).sum(0)
         self.grad_beta += g.sum(0)
         if not self.used_batch_stats:
-            return g * self.gamma * self.inv_std
+            return (g * self.gamma * self.inv_std).astype(g.dtype)
         n = len(g)
-        return self.gamma * self.inv_std / n * (n * g - g.sum(0) - self.x_hat * (g * self.x_hat).sum(0))
+        dx = self.gamma * self.inv_std / n * (n * g - g.sum(0) - self.x_hat * (g * self.x_hat).sum(0))
+        return dx.astype(g.dtype)
 
     def parameters(self):
         return [self.gamma, self.beta]
@@ -274,14 +277,19 @@ def softmax_logsumexp(x):
 
 
 def one_hot_eye(labels, num_classes):
-    """Rows of the identity matrix picked by fancy indexing."""
-    return np.eye(num_classes)[np.asarray(labels)]
+    """Rows of the identity matrix picked by fancy indexing, after the labels are validated."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu" or labels.ndim != 1 or np.any((labels < 0) | (labels >= num_classes)):
+        raise ValueError("метки должны быть целыми числами от 0 до num_classes - 1")
+    return np.eye(num_classes)[labels]
 
 
 class CrossEntropyLogSoftmax:
     """Loss from log_softmax directly (no log of probabilities); __call__ aliased to forward."""
 
     def forward(self, logits, target):
+        if np.ndim(target) != 1 or len(target) != len(logits):
+            raise ValueError("target — номера классов формы (N,)")
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         self.target = np.asarray(target)
@@ -302,6 +310,8 @@ class MSEDot:
         return self.forward(prediction, target)
 
     def forward(self, prediction, target):
+        if np.shape(prediction) != np.shape(target):
+            raise ValueError("prediction и target должны иметь одну форму")
         self.shape = np.shape(prediction)
         self.residual = np.ravel(prediction - target)
         return self.residual @ self.residual / self.residual.size

@@ -38,9 +38,7 @@ ALTERNATIVES = [
     ("cross_entropy", correct.CrossEntropyLogSoftmax, "cross-entropy-log-softmax", None),
     ("mse", correct.MSEDot, "mse-dot-product", None),
     ("dataloader", correct.DataLoaderWithIterator, "dataloader-separate-iterator", None),
-    # The check's loader has 64 samples in batches of 16: equal sizes, so both means agree.
     ("train_epoch", correct.train_epoch_weighted, "train-epoch-size-weighted-mean", None),
-    ("train_epoch", correct.train_epoch_unweighted, "train-epoch-unweighted-mean", None),
     ("evaluate", correct.evaluate_collect, "evaluate-collect-then-score", None),
     # The loss train_epoch returns is only required to be finite here: a plain mean of batch means passes.
     ("trains_digits", (correct.train_epoch_unweighted, correct.evaluate_collect), "digits-unweighted-and-collect",

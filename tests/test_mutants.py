@@ -77,6 +77,7 @@ MUTANTS = [
     ("dataloader", mutants.DataLoaderShufflesArraysSeparately, "dataloader-shuffles-arrays-separately", None),
     ("train_epoch", mutants.train_epoch_no_zero_grad, "train-epoch-no-zero-grad", None),
     ("train_epoch", mutants.train_epoch_no_train_mode, "train-epoch-no-model-train", None),
+    ("train_epoch", correct.train_epoch_unweighted, "train-epoch-mean-of-batch-means", None),
     ("evaluate", mutants.evaluate_no_eval_mode, "evaluate-no-model-eval", None),
     ("evaluate", mutants.evaluate_percent, "evaluate-returns-percent", None),
     ("evaluate", mutants.evaluate_mean_of_batches, "evaluate-mean-of-batch-accuracies", None),

@@ -228,7 +228,7 @@ class SGDById:
     """SGD with momentum; velocities live in a dict keyed by id(param), created lazily as v = g."""
 
     def __init__(self, model, learning_rate=0.01, momentum=0.0):
-        self.model, self.lr, self.momentum = model, learning_rate, momentum
+        self.model, self.learning_rate, self.momentum = model, learning_rate, momentum
         self.velocity = {}
 
     def zero_grad(self):
@@ -239,14 +239,14 @@ class SGDById:
             v = self.velocity.get(id(p))
             v = g.copy() if v is None else self.momentum * v + g
             self.velocity[id(p)] = v
-            p -= self.lr * v
+            p -= self.learning_rate * v
 
 
 class AdamEpsHat:
     """Kingma & Ba's "efficient" form: lr_t = lr·sqrt(1-β2^t)/(1-β1^t), eps_hat = eps·sqrt(1-β2^t)."""
 
     def __init__(self, model, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.model, self.lr, self.beta1, self.beta2, self.eps = model, learning_rate, beta1, beta2, eps
+        self.model, self.learning_rate, self.beta1, self.beta2, self.eps = model, learning_rate, beta1, beta2, eps
         self.t = 0
         self.moments = None
 
@@ -259,7 +259,7 @@ class AdamEpsHat:
             self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
         self.t += 1
         c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        lr_t = self.lr * np.sqrt(c2) / c1
+        lr_t = self.learning_rate * np.sqrt(c2) / c1
         eps_hat = self.eps * np.sqrt(c2)
         for p, g, (m, v) in zip(params, grads, self.moments):
             m[:] = self.beta1 * m + (1 - self.beta1) * g
@@ -379,7 +379,9 @@ def train_epoch_weighted(model, loss_fn, optimizer, loader):
 
 
 def train_epoch_unweighted(model, loss_fn, optimizer, loader):
-    """Returns the plain mean of the batch losses — equal to the weighted one when batches are equal."""
+    """Returns the plain mean of the batch losses — equal to the per-sample mean only when all batches are equal,
+    so it is a bug (train-epoch-mean-of-batch-means) for train_epoch; the digits check accepts it, since it
+    requires the losses only to be finite."""
     model.train()
     losses = []
     for batch in loader:

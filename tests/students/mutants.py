@@ -257,7 +257,7 @@ class SGDDampening(ok.SGDById):
             v = self.velocity.get(id(p), np.zeros_like(p))
             v = self.momentum * v + (1 - self.momentum) * g
             self.velocity[id(p)] = v
-            p -= self.lr * v
+            p -= self.learning_rate * v
 
 
 class SGDIgnoresMomentum(ok.SGDById):
@@ -265,7 +265,7 @@ class SGDIgnoresMomentum(ok.SGDById):
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            p -= self.lr * g
+            p -= self.learning_rate * g
 
 
 class AdamNoBiasCorrection(ok.AdamEpsHat):
@@ -278,7 +278,7 @@ class AdamNoBiasCorrection(ok.AdamEpsHat):
         for p, g, (m, v) in zip(params, grads, self.moments):
             m[:] = self.beta1 * m + (1 - self.beta1) * g
             v[:] = self.beta2 * v + (1 - self.beta2) * g**2
-            p -= self.lr * m / (np.sqrt(v) + self.eps)
+            p -= self.learning_rate * m / (np.sqrt(v) + self.eps)
 
 
 class AdamEpsInsideSqrt(ok.AdamEpsHat):
@@ -293,7 +293,7 @@ class AdamEpsInsideSqrt(ok.AdamEpsHat):
             m[:] = self.beta1 * m + (1 - self.beta1) * g
             v[:] = self.beta2 * v + (1 - self.beta2) * g**2
             m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
-            p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+            p -= self.learning_rate * m_hat / np.sqrt(v_hat + self.eps)
 
 
 # --- losses ---------------------------------------------------------------------------------------

@@ -162,14 +162,14 @@ def _edges(cls, inputs):
             f"DataLoader(N=23, batch_size={batch_size})", cls, (X, y), batch_size=batch_size))
     plain = call("DataLoader((X, y), batch_size=5)", cls, (X, y), batch_size=5)
     call("for ... break по DataLoader", lambda: next(iter(plain)))  # what `for batch in loader: break` does
-    batches = audit.epoch("DataLoader после break", plain)
+    batches = _epoch("DataLoader после break", plain)
     out["restart_sizes"] = _sizes(batches)
     out["restart_order"] = np.concatenate([np.asarray(b[1]) for b in batches]).astype(float) if batches else \
         np.zeros(0)
     shuffling = call("DataLoader(..., shuffle=True, seed=1)", cls, (X, y), batch_size=4, shuffle=True, seed=1)
     for _ in shuffling:
         break
-    order = [np.asarray(b[1]) for b in audit.epoch("DataLoader(shuffle=True) после break", shuffling)]
+    order = [np.asarray(b[1]) for b in _epoch("DataLoader(shuffle=True) после break", shuffling)]
     out["restart_permutation"] = bool(order) and np.array_equal(np.sort(np.concatenate(order)), np.arange(N))
     out["no_empty"], out["len_matches"] = audit.no_empty, audit.len_matches
     return out
@@ -226,9 +226,10 @@ def train_run(fn, inputs):
     np.random.seed(11)  # the Noise masks
     out = {}
     for epoch in range(2):
-        out[f"loss_{epoch}"] = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
-                                                            model, loss_fn, optimizer, loader))
-        out[f"state_{epoch}"] = model.state()
+        loss = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
+                                            model, loss_fn, optimizer, loader))
+        out[f"state_{epoch}"] = model.state()  # compared first: a wrong loop explains a wrong loss
+        out[f"loss_{epoch}"] = loss
     out["training"] = bool(model.training and all(layer.training for layer in model.layers))
     return out
 

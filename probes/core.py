@@ -190,6 +190,8 @@ RULES = {
     "backward_repeatable": "второй backward с тем же кэшем дал другой градиент: backward не должен портить кэш forward",
     "dtype_forward": "forward на входе float32 вернул {got}: тип входа сохраняется (float32 на входе — float32 на выходе)",
     "dtype_backward": "backward на grad_output типа float32 вернул {got}: градиент сохраняет тип grad_output",
+    "dtype64": "на входе float64 forward и backward вернули {got}: считайте в типе входа, без перехода к float32 "
+               "(иначе теряется точность)",
     "prediction_untouched": "forward изменил входной массив предсказаний: функция потерь не должна менять данные "
                             "вызывающего кода",
     "target_untouched": "forward изменил массив target: функция потерь не должна менять данные вызывающего кода",
@@ -216,7 +218,7 @@ def layer_contract(title, make, x, grad):
 
     PyTorch never mutates its inputs or its saved tensors: forward leaves x alone, backward leaves
     grad_output and the returned output alone and can run twice on the same cache with the same
-    result; a float32 input gives float32 results."""
+    result; float32 and float64 inputs give results of their own type."""
     layer, x_given, grad_given = make(), x.copy(), grad.copy()
     returned = call(f"{title}.forward", layer.forward, x_given)
     output = as_array(f"{title}.forward", returned)  # a copy: what the caller got, as it was
@@ -225,6 +227,7 @@ def layer_contract(title, make, x, grad):
            "output_kept": bool(np.array_equal(np.asarray(returned, dtype=np.float64), output))}
     second = as_array(f"{title}.backward", call(f"{title}.backward", layer.backward, grad.copy()), x.shape)
     out["backward_repeatable"] = bool(np.allclose(second, first, rtol=1e-12, atol=0))
+    out["dtype64"] = f"{dtype_name(returned)} и {dtype_name(call(f'{title}.backward', layer.backward, grad.copy()))}"
     layer = make()
     out["dtype_forward"] = dtype_name(call(f"{title}.forward", layer.forward, x.astype(np.float32)))
     out["dtype_backward"] = dtype_name(call(f"{title}.backward", layer.backward, grad.astype(np.float32)))

@@ -36,7 +36,9 @@ class SigmoidViaTanh(Layer):
 
 
 class SigmoidFloat32(Layer):
-    """A float32 student: casts to float32, computes a stable sigmoid there and returns float32."""
+    """A float32 student: casts to float32, computes a stable sigmoid there and returns float32.  Right for
+    float32 data, but float64 in gives float32 out: the contract's dtype rule and the visible gradient
+    check (float64, tolerance 1e-6) reject it, so it is a mutant (sigmoid-float64-to-float32)."""
 
     def forward(self, x):
         x = np.asarray(x, dtype=np.float32)
@@ -65,7 +67,8 @@ class TanhViaSigmoid(Layer):
 
 
 class TanhFloat32(Layer):
-    """A float32 student: np.tanh of the float32 input; the float32 output is cached for backward."""
+    """A float32 student: np.tanh of the input cast to float32; the float32 output is cached for backward.
+    float64 in gives float32 out, too imprecise for the visible tests: a mutant (tanh-float64-to-float32)."""
 
     def forward(self, x):
         self.y = np.tanh(x.astype(np.float32))

@@ -287,7 +287,7 @@ gradient_check(Sequential(Shift(0.5, "s"), Square("q"), Scale([2.0, -1.0, 0.5], 
 print("✓ открытые тесты Sequential пройдены")
 
 # %% hidden id=sequential_hidden points=3
-# Скрытые тесты Sequential (3 балла): порядок forward/backward, вложенный контейнер, parameters()/gradients() — сами массивы, train()/eval(), zero_grad, len, индексирование, add, пустой контейнер.
+# Скрытые тесты Sequential (3 балла): x и grad_output не меняются, parameters()/gradients() — списки, порядок forward/backward, вложенный контейнер, parameters()/gradients() — сами массивы, train()/eval(), zero_grad, len, индексирование, add, пустой контейнер.
 from solutions.checks import check_sequential
 check_sequential(Sequential)
 

@@ -239,10 +239,14 @@ class SGDById:
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            v = self.velocity.get(id(p))
-            v = g.copy() if v is None else self.momentum * v + g
-            self.velocity[id(p)] = v
-            p -= self.learning_rate * v
+            p -= self.learning_rate * self.advance(p, g)
+
+    def advance(self, p, g):
+        """p's velocity after this step's gradient g."""
+        v = self.velocity.get(id(p))
+        v = g.copy() if v is None else self.momentum * v + g
+        self.velocity[id(p)] = v
+        return v
 
 
 class AdamEpsHat:
@@ -265,9 +269,12 @@ class AdamEpsHat:
         lr_t = self.learning_rate * np.sqrt(c2) / c1
         eps_hat = self.eps * np.sqrt(c2)
         for p, g, (m, v) in zip(params, grads, self.moments):
-            m[:] = self.beta1 * m + (1 - self.beta1) * g
-            v[:] = self.beta2 * v + (1 - self.beta2) * g**2
+            self.update_moments(m, v, g)
             p -= lr_t * m / (np.sqrt(v) + eps_hat)
+
+    def update_moments(self, m, v, g):
+        m[:] = self.beta1 * m + (1 - self.beta1) * g
+        v[:] = self.beta2 * v + (1 - self.beta2) * g**2
 
 
 # --- losses ---------------------------------------------------------------------------------------

@@ -641,10 +641,7 @@ class SGDLearningRateCopied(ok.SGDById):
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            v = self.velocity.get(id(p))
-            v = g.copy() if v is None else self.momentum * v + g
-            self.velocity[id(p)] = v
-            p -= self._lr * v
+            p -= self._lr * self.advance(p, g)
 
 
 class SGDSkipsZeroGradients(ok.SGDById):
@@ -652,12 +649,8 @@ class SGDSkipsZeroGradients(ok.SGDById):
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            if not g.any():
-                continue
-            v = self.velocity.get(id(p))
-            v = g.copy() if v is None else self.momentum * v + g
-            self.velocity[id(p)] = v
-            p -= self.learning_rate * v
+            if g.any():
+                p -= self.learning_rate * self.advance(p, g)
 
 
 class SGDVelocityWithLearningRate(ok.SGDById):
@@ -665,45 +658,30 @@ class SGDVelocityWithLearningRate(ok.SGDById):
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            v = self.velocity.get(id(p), np.zeros_like(p))
-            v = self.momentum * v - self.learning_rate * g
+            v = self.momentum * self.velocity.get(id(p), np.zeros_like(p)) - self.learning_rate * g
             self.velocity[id(p)] = v
             p += v
 
 
 class AdamLearningRateCopied(ok.AdamEpsHat):
-    """Keeps the constructor's learning rate in self.initial_lr and steps with it: a schedule is ignored."""
+    """Keeps the constructor's learning rate and swaps it back in for every step: a schedule is ignored."""
 
     def __init__(self, model, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(model, learning_rate, beta1, beta2, eps)
         self.initial_lr = learning_rate
 
     def step(self):
-        params, grads = self.model.parameters(), self.model.gradients()
-        if self.moments is None:
-            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-        self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for p, g, (m, v) in zip(params, grads, self.moments):
-            m[:] = self.beta1 * m + (1 - self.beta1) * g
-            v[:] = self.beta2 * v + (1 - self.beta2) * g**2
-            p -= self.initial_lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        self.learning_rate = self.initial_lr
+        super().step()
 
 
 class AdamScalesGradientInPlace(ok.AdamEpsHat):
     """Squares the gradient in place for v (g **= 2 after using it for m): the model's gradients change."""
 
-    def step(self):
-        params, grads = self.model.parameters(), self.model.gradients()
-        if self.moments is None:
-            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-        self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for p, g, (m, v) in zip(params, grads, self.moments):
-            m[:] = self.beta1 * m + (1 - self.beta1) * g
-            g **= 2
-            v[:] = self.beta2 * v + (1 - self.beta2) * g
-            p -= self.learning_rate * (m / c1) / (np.sqrt(v / c2) + self.eps)
+    def update_moments(self, m, v, g):
+        m[:] = self.beta1 * m + (1 - self.beta1) * g
+        g **= 2
+        v[:] = self.beta2 * v + (1 - self.beta2) * g
 
 
 # 6. DataLoader and the training loop at the edges

@@ -27,6 +27,7 @@ LABELS = {
     "single_eval_y": "forward в режиме eval на батче из одного примера",
     "custom_y": "forward при eps=0.1 и momentum=0.5",
     "custom_running": "скользящие средние running_mean и running_var при momentum=0.5",
+    "pair_y": "forward в режиме обучения на батче из двух примеров (N = 2 уже можно нормировать)",
     "single_train_error": "forward в режиме обучения на батче из одного примера должен бросать ValueError",
 }
 
@@ -105,6 +106,7 @@ def run(cls, inputs):
     custom = call(f"{TITLE}({F}, eps=0.1, momentum=0.5)", cls, F, eps=0.1, momentum=0.5)
     out["custom_y"] = _forward(custom, inputs["b1"])
     out["custom_running"] = _vec(custom, "running_mean", "running_var")
+    out["pair_y"] = _forward(call(f"{TITLE}({F})", cls, F), inputs["b0"][:2])
     fresh = call(f"{TITLE}({F})", cls, F)
     out["single_train_error"] = raised(fresh.forward, inputs["b0"][:1].copy())
 

@@ -109,12 +109,26 @@ def call(what, fn, *args, **kwargs):
 
 
 def raised(fn, *args, **kwargs):
-    """Name of the exception ``fn`` raises, or '' if it returns normally."""
+    """Name of the exception ``fn`` raises, or '' if it returns normally.  A subclass of ValueError or TypeError
+    (NumPy's AxisError, say) is named by the base class: that is the error the contract asks for."""
     try:
         fn(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        return "ValueError" if isinstance(exc, ValueError) else "TypeError"
     except Exception as exc:
         return type(exc).__name__
     return ""
+
+
+BAD = "bad: "  # result keys of bad inputs: the name of the exception raised on each
+
+
+def compare_errors(title, got, accepted=("ValueError",), where="на неверном входе"):
+    """Every bad input (a result key starting with BAD) must have raised one of ``accepted``."""
+    for key, found in got.items():
+        if key.startswith(BAD) and found not in accepted:
+            raise CheckFailure(f"{title}: {where} ({key[len(BAD):]}) нужна {' или '.join(accepted)}, "
+                               f"а получено: {found or 'ничего'}")
 
 
 def as_array(what, value, shape=None):
@@ -196,7 +210,6 @@ RULES = {
                             "вызывающего кода",
     "target_untouched": "forward изменил массив target: функция потерь не должна менять данные вызывающего кода",
     "loss_type": "forward вернул {got}, а должен вернуть число float (например, float(...))",
-    "shape_error": "на входах несовместимой формы forward должен бросать ValueError, а получено: {got}",
 }
 
 
@@ -239,7 +252,7 @@ def compare_results(labels, got, want, rtol=1e-5, atol=1e-6, title="", skip=()):
     the rest exactly."""
     compare_rules(labels, got, want, title)
     for key, expected in want.items():
-        if key in skip or key in RULES:
+        if key in skip or key in RULES or key.startswith(BAD):
             continue
         what = f"{title}: {labels.get(key, key)}" if title else labels.get(key, key)
         if key not in got:

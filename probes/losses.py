@@ -1,8 +1,8 @@
 """Checks for softmax, one_hot_encode, CrossEntropyLoss and MSELoss."""
 import numpy as np
 
-from .core import (CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_results, numeric_gradient,
-                   raised)
+from .core import (BAD, CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_errors, compare_results,
+                   numeric_gradient, raised)
 
 SOFTMAX_LABELS = {
     "random": "softmax на случайных логитах 6×5",
@@ -39,7 +39,10 @@ ONE_HOT_LABELS = {
 BAD_LABELS = {  # name -> (labels, num_classes): each must raise ValueError
     "метка -1": ([0, -1, 2], 3),
     "метка 3 при num_classes=3": ([0, 3, 1], 3),
+    "метка 5 при num_classes=3": ([0, 5, 1], 3),
     "дробные метки": ([0.0, 1.0, 2.0], 3),
+    "двумерный массив меток": ([[0, 1], [2, 0]], 3),
+    "нульмерный массив (одно число)": (2, 3),
 }
 
 
@@ -56,16 +59,13 @@ def one_hot_run(fn, inputs):
         "values": as_array("one_hot_encode", encoded, (5, 6)),
         "int32": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.astype(np.int32), 6), (5, 6)),
         "single": as_array("one_hot_encode", call("one_hot_encode([2], 3)", fn, inputs["single"].copy(), 3), (1, 3)),
-        **{f"bad: {name}": raised(fn, np.array(bad), classes) for name, (bad, classes) in BAD_LABELS.items()},
+        **{BAD + name: raised(fn, np.array(bad), classes) for name, (bad, classes) in BAD_LABELS.items()},
     }
 
 
 def _one_hot_compare(inputs, got, want):
-    for name in BAD_LABELS:
-        if got[f"bad: {name}"] != "ValueError":
-            raise CheckFailure(f"one_hot_encode: на неверных метках ({name}) нужна ValueError, а получено: "
-                               f"{got[f'bad: {name}'] or 'ничего'}")
-    compare_results(ONE_HOT_LABELS, got, want, title="one_hot_encode", skip=tuple(f"bad: {n}" for n in BAD_LABELS))
+    compare_errors("one_hot_encode", got, where="на неверных метках")
+    compare_results(ONE_HOT_LABELS, got, want, title="one_hot_encode")
 
 
 CE_LABELS = {
@@ -77,8 +77,6 @@ CE_LABELS = {
     "hard_grad": "градиент на логитах до ±1000",
     "single_loss": "потери для батча из одного примера",
     "single_grad": "градиент для батча из одного примера",
-    "shape_error": "forward с target формы (N, C) (one-hot) должен бросать ValueError — нужны номера классов формы "
-                   "(N,); получено: {got}",
 }
 
 
@@ -92,7 +90,7 @@ def ce_inputs(rng):
 
 def _loss_contract(title, cls, prediction, target, bad):
     """Side effects and the result's type: forward leaves its inputs alone and returns a float, backward can
-    run twice with the same result; ``bad`` = (prediction, target) that must raise ValueError."""
+    run twice with the same result; ``bad``: {what: (prediction, target)} that must raise ValueError."""
     loss_fn, given, given_target = call(f"{title}()", cls), prediction.copy(), target.copy()
     loss = call(f"{title}.forward", loss_fn.forward, given, given_target)
     first = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), prediction.shape)
@@ -101,7 +99,7 @@ def _loss_contract(title, cls, prediction, target, bad):
             "target_untouched": bool(np.array_equal(given_target, target)),
             "loss_type": "float" if isinstance(loss, float) else type(loss).__name__,
             "backward_repeatable": bool(np.allclose(second, first, rtol=1e-12, atol=0)),
-            "shape_error": raised(call(f"{title}()", cls).forward, *bad) or "ничего не было брошено"}
+            **{BAD + what: raised(call(f"{title}()", cls).forward, *args) for what, args in bad.items()}}
 
 
 def _loss_case(title, cls, logits, target):
@@ -120,8 +118,11 @@ def ce_run(cls, inputs):
     out["single_loss"], out["single_grad"], _ = _loss_case("CrossEntropyLoss", cls, inputs["single"],
                                                            inputs["single_target"])
     out["analytic"], out["numeric"] = _numeric_case("CrossEntropyLoss", cls, inputs["logits"][:3], inputs["target"][:3])
-    one_hot = np.eye(4, dtype=np.int64)[inputs["target"]]
-    out.update(_loss_contract("CrossEntropyLoss", cls, inputs["logits"], inputs["target"], (inputs["logits"], one_hot)))
+    logits, target = inputs["logits"], inputs["target"]
+    out.update(_loss_contract("CrossEntropyLoss", cls, logits, target, {
+        "target формы (N, C), one-hot, а нужны номера классов (N,)": (logits, np.eye(4, dtype=np.int64)[target]),
+        "одномерные logits": (logits[:, 0], target),
+        "трёхмерные logits": (logits[:, :, None] * np.ones(2), target)}))
     return out
 
 
@@ -139,8 +140,6 @@ MSE_LABELS = {
     "call": "loss_fn(pred, target) должен давать то же, что forward",
     "flat_loss": "MSE на векторе из 7 элементов",
     "flat_grad": "градиент MSE на векторе из 7 элементов",
-    "shape_error": "forward с prediction (5, 1) и target (5,) разной формы должен бросать ValueError — иначе "
-                   "broadcasting молча сделает из разности матрицу 5×5; получено: {got}",
 }
 
 
@@ -156,12 +155,15 @@ def mse_run(cls, inputs):
     out["flat_loss"], out["flat_grad"], _ = _loss_case("MSELoss", cls, inputs["flat_pred"], inputs["flat_target"])
     out["analytic"], out["numeric"] = _numeric_case("MSELoss", cls, inputs["pred"], inputs["target"])
     column = inputs["pred"][:, :1]
-    out.update(_loss_contract("MSELoss", cls, inputs["pred"], inputs["target"], (column, column[:, 0])))
+    out.update(_loss_contract("MSELoss", cls, inputs["pred"], inputs["target"], {
+        "prediction (5, 1) и target (5,): broadcasting молча сделал бы матрицу 5×5": (column, column[:, 0]),
+        "prediction (5,) и target (5, 1)": (column[:, 0], column)}))
     return out
 
 
 def _with_numeric(title, labels):
     def compare(inputs, got, want):
+        compare_errors(title, got, where="forward на входах несовместимой формы")
         compare_results(labels, got, want, title=title, skip=("analytic", "numeric"))
         check_numeric(f"{title}: backward", got["analytic"], got["numeric"])
     return compare

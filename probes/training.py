@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import RULES, CheckFailure, Unit, as_array, as_float, call, compare_results, raised
+from .core import BAD, RULES, CheckFailure, Unit, as_array, as_float, call, compare_errors, compare_results, raised
 from .fixtures import (Affine, Batches, Chain, MomentumStep, Noise, Rectifier, SoftmaxCrossEntropy, SquaredError,
                        Step, Tracker)
 
@@ -49,7 +49,7 @@ RULES.update({
     "no_empty": "загрузчик выдал пустой батч: батч всегда содержит хотя бы один пример",
     "len_matches": "len(loader) не совпадает с числом батчей, которые выдаёт проход for",
 })
-BAD_INPUTS = {
+BAD_INPUTS = {  # name -> (dataset, keyword arguments)
     "разной длины X и y": lambda X, y: ((X, y[:-1]), {}),
     "batch_size=0": lambda X, y: ((X, y), {"batch_size": 0}),
     "batch_size=-4": lambda X, y: ((X, y), {"batch_size": -4}),
@@ -138,8 +138,8 @@ def loader_run(cls, inputs):
 
     out.update(_edges(cls, inputs))
     for name, make in BAD_INPUTS.items():
-        args, kwargs = make(X, y)
-        out[f"bad: {name}"] = _first_error(cls, args, kwargs)
+        dataset, kwargs = make(X, y)
+        out[BAD + name] = _first_error(cls, (dataset,), kwargs)
     return out
 
 
@@ -178,12 +178,8 @@ def _edges(cls, inputs):
 def loader_compare(inputs, got, want):
     if not got["plain_types"]:
         raise CheckFailure(f"DataLoader: {LOADER_LABELS['plain_types']}")
-    for name in BAD_INPUTS:
-        error = got[f"bad: {name}"]
-        if error not in ("ValueError", "TypeError"):
-            raise CheckFailure(f"DataLoader: на некорректном входе ({name}) нужна понятная ошибка "
-                               f"ValueError или TypeError, а получено: {error or 'ничего'}")
-    compare_results(LOADER_LABELS, got, want, title="DataLoader", skip=tuple(f"bad: {n}" for n in BAD_INPUTS))
+    compare_errors("DataLoader", got, ("ValueError", "TypeError"), "на некорректном входе")
+    compare_results(LOADER_LABELS, got, want, title="DataLoader")
 
 
 def _dataset(rng, n, features=6, classes=3):
@@ -213,6 +209,7 @@ TRAIN_LABELS = {
                "zero_grad нужен и перед первым backward)",
     "state_1": "параметры модели после второй эпохи",
     "training": "после train_epoch модель должна остаться в режиме обучения (model.train())",
+    "single_loss": "значение, которое вернула train_epoch на загрузчике из одного примера",
 }
 
 
@@ -231,6 +228,8 @@ def train_run(fn, inputs):
         out[f"state_{epoch}"] = model.state()  # compared first: a wrong loop explains a wrong loss
         out[f"loss_{epoch}"] = loss
     out["training"] = bool(model.training and all(layer.training for layer in model.layers))
+    out["single_loss"] = as_float("train_epoch", call("train_epoch на загрузчике из одного примера", fn, model,
+                                                      loss_fn, optimizer, Batches(inputs["X"][:1], inputs["y"][:1], 16)))
     return out
 
 
@@ -242,6 +241,7 @@ def eval_inputs(rng):
 EVAL_LABELS = {
     "accuracy": "доля верных ответов (число от 0 до 1) в режиме eval по всем 200 примерам",
     "state": "evaluate не должна менять параметры и скользящие средние модели",
+    "single": "доля верных ответов на загрузчике из одного примера",
 }
 
 
@@ -252,7 +252,9 @@ def eval_run(fn, inputs):
     loader = Batches(inputs["X"], inputs["y"], batch_size=32)  # the last batch holds 8
     np.random.seed(13)
     accuracy = as_float("evaluate", call("evaluate(model, loader)", fn, model, loader))
-    return {"accuracy": accuracy, "state": model.state() - before}
+    single = as_float("evaluate", call("evaluate на загрузчике из одного примера", fn, model,
+                                       Batches(inputs["X"][:1], inputs["y"][:1], 32)))
+    return {"accuracy": accuracy, "state": model.state() - before, "single": single}
 
 
 def eval_compare(inputs, got, want):

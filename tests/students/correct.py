@@ -298,8 +298,8 @@ class CrossEntropyLogSoftmax:
     """Loss from log_softmax directly (no log of probabilities); __call__ aliased to forward."""
 
     def forward(self, logits, target):
-        if np.ndim(target) != 1 or len(target) != len(logits):
-            raise ValueError("target — номера классов формы (N,)")
+        if np.ndim(logits) != 2 or np.ndim(target) != 1 or len(target) != len(logits):
+            raise ValueError("нужны logits формы (N, C) и номера классов target формы (N,)")
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         self.target = np.asarray(target)

@@ -121,6 +121,7 @@ def ce_run(cls, inputs):
     logits, target = inputs["logits"], inputs["target"]
     out.update(_loss_contract("CrossEntropyLoss", cls, logits, target, {
         "target формы (N, C), one-hot, а нужны номера классов (N,)": (logits, np.eye(4, dtype=np.int64)[target]),
+        "target короче батча logits": (logits, target[:-1]),
         "одномерные logits": (logits[:, 0], target),
         "трёхмерные logits": (logits[:, :, None] * np.ones(2), target)}))
     return out

@@ -116,7 +116,7 @@ SGD = make_unit("SGD", "optim.SGD", [
 ADAM = make_unit("Adam", "optim.Adam", [
     Run({}),
     Run({"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}),
-    Run({"learning_rate": 0.05, "beta1": 0.45}, schedule=SCHEDULE),
+    Run({"learning_rate": 0.05, "beta1": 0.45, "beta2": 0.4}, schedule=SCHEDULE),
     Run({"learning_rate": 0.01}, silent=SILENT),
 ], "(Adam: счётчик шагов t растёт на 1 за вызов step(); m̂ = m/(1-β1^t), v̂ = v/(1-β2^t); "
    "p -= lr·m̂/(sqrt(v̂) + eps) — eps вне корня.)")

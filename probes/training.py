@@ -39,6 +39,8 @@ LOADER_LABELS = {
     "even_drop_sizes": "размеры батчей при N=24, batch_size=6, drop_last=True (неполного батча нет — "
                        "отбрасывать нечего)",
     "single_sizes": "число батчей при batch_size=1 (по батчу на пример)",
+    "default_sizes": "размеры батчей при batch_size по умолчанию (32) и N=70",
+    "single_array": "датасет из одного массива (X,): батчи должны быть кортежами из одного элемента",
     "restart_sizes": "размеры батчей в проходе for после прохода, прерванного break (каждый for — новая эпоха "
                      "с начала)",
     "restart_order": "порядок примеров в проходе for после прерванного break",
@@ -155,6 +157,10 @@ def _edges(cls, inputs):
         f"DataLoader(N=24, batch_size={b})", cls, even, batch_size=b))) for b in (6, 24, 1))
     out["even_drop_sizes"] = _sizes(audit.epoch("DataLoader(N=24, drop_last=True)", call(
         "DataLoader(N=24, batch_size=6, drop_last=True)", cls, even, batch_size=6, drop_last=True)))
+    long = (np.repeat(X, 4, axis=0)[:70], np.arange(70))
+    out["default_sizes"] = _sizes(audit.epoch("DataLoader(N=70)", call("DataLoader((X, y))", cls, long)))
+    out["single_array"] = str([len(b) for b in audit.epoch("DataLoader((X,))", call(
+        "DataLoader((X,), batch_size=10)", cls, (X,), batch_size=10))])
     out["single_sizes"] = len(audit.epoch("DataLoader(batch_size=1)", call("DataLoader(batch_size=1)", cls, (X, y),
                                                                            batch_size=1)))
     for batch_size in (5, 7, 23):

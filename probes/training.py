@@ -139,6 +139,7 @@ def loader_run(cls, inputs):
         np.concatenate([np.asarray(b[1]) for b in _epoch("DataLoader(..., seed=0)", twin)]), epochs[0]))
 
     out.update(_edges(cls, inputs))
+    out.update(_restarts(cls, inputs))
     for name, make in BAD_INPUTS.items():
         dataset, kwargs = make(X, y)
         out[BAD + name] = _first_error(cls, (dataset,), kwargs)
@@ -150,7 +151,8 @@ def _sizes(batches):
 
 
 def _edges(cls, inputs):
-    """Batch sizes that divide N and that do not, batch_size=1, and a pass cut short by break."""
+    """Batch sizes that divide N and that do not, the default and 1, a one-array dataset; every epoch
+    audited for empty batches and for len() against the batches it yields."""
     X, y, even = inputs["X"], inputs["y"], (inputs["X_even"], inputs["y_even"])
     audit, out = _Audit(), {}
     out["even_sizes"] = "; ".join(_sizes(audit.epoch(f"DataLoader(N=24, batch_size={b})", call(
@@ -166,6 +168,13 @@ def _edges(cls, inputs):
     for batch_size in (5, 7, 23):
         audit.epoch(f"DataLoader(N=23, batch_size={batch_size})", call(
             f"DataLoader(N=23, batch_size={batch_size})", cls, (X, y), batch_size=batch_size))
+    out["no_empty"], out["len_matches"] = audit.no_empty, audit.len_matches
+    return out
+
+
+def _restarts(cls, inputs):
+    """A `for` over the loader cut short by break, then a full one: it must be a whole new epoch."""
+    X, y, out = inputs["X"], inputs["y"], {}
     plain = call("DataLoader((X, y), batch_size=5)", cls, (X, y), batch_size=5)
     call("for ... break по DataLoader", lambda: next(iter(plain)))  # what `for batch in loader: break` does
     batches = _epoch("DataLoader после break", plain)
@@ -173,11 +182,9 @@ def _edges(cls, inputs):
     out["restart_order"] = np.concatenate([np.asarray(b[1]) for b in batches]).astype(float) if batches else \
         np.zeros(0)
     shuffling = call("DataLoader(..., shuffle=True, seed=1)", cls, (X, y), batch_size=4, shuffle=True, seed=1)
-    for _ in shuffling:
-        break
+    call("for ... break по DataLoader(shuffle=True)", lambda: next(iter(shuffling)))
     order = [np.asarray(b[1]) for b in _epoch("DataLoader(shuffle=True) после break", shuffling)]
     out["restart_permutation"] = bool(order) and np.array_equal(np.sort(np.concatenate(order)), np.arange(N))
-    out["no_empty"], out["len_matches"] = audit.no_empty, audit.len_matches
     return out
 
 

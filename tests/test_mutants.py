@@ -104,8 +104,8 @@ MUTANTS = [
     ("cross_entropy", mutants.CrossEntropyBackwardInPlace, "cross-entropy-backward-spoils-cache", None),
     # dtype
     ("relu", mutants.ReLUFloat64, "relu-float32-to-float64", None),
-    ("sigmoid", correct.SigmoidFloat32, "sigmoid-float64-to-float32", None),
-    ("tanh", correct.TanhFloat32, "tanh-float64-to-float32", None),
+    ("sigmoid", mutants.SigmoidFloat32, "sigmoid-float64-to-float32", None),
+    ("tanh", mutants.TanhFloat32, "tanh-float64-to-float32", None),
     ("dropout", mutants.DropoutFloat64Mask, "dropout-float64-mask", None),
     ("batchnorm", mutants.BatchNormFloat64, "batchnorm-float32-to-float64", None),
     # references held by the caller

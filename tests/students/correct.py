@@ -35,21 +35,6 @@ class SigmoidViaTanh(Layer):
         return grad_output * self.out * (1.0 - self.out)
 
 
-class SigmoidFloat32(Layer):
-    """A float32 student: casts to float32, computes a stable sigmoid there and returns float32.  Right for
-    float32 data, but float64 in gives float32 out: the contract's dtype rule and the visible gradient
-    check (float64, tolerance 1e-6) reject it, so it is a mutant (sigmoid-float64-to-float32)."""
-
-    def forward(self, x):
-        x = np.asarray(x, dtype=np.float32)
-        e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
-        return self.y
-
-    def backward(self, grad_output):
-        return (grad_output * self.y * (1 - self.y)).astype(np.float32)
-
-
 class TanhViaSigmoid(Layer):
     """tanh(x) = 2·sigmoid(2x) - 1, with a sigmoid that only ever exponentiates -|2x|."""
 
@@ -64,18 +49,6 @@ class TanhViaSigmoid(Layer):
 
     def backward(self, grad_output):
         return grad_output * (1 - self.y**2)
-
-
-class TanhFloat32(Layer):
-    """A float32 student: np.tanh of the input cast to float32; the float32 output is cached for backward.
-    float64 in gives float32 out, too imprecise for the visible tests: a mutant (tanh-float64-to-float32)."""
-
-    def forward(self, x):
-        self.y = np.tanh(x.astype(np.float32))
-        return self.y
-
-    def backward(self, grad_output):
-        return grad_output * (1 - self.y * self.y)
 
 
 # --- Linear ---------------------------------------------------------------------------------------

@@ -585,6 +585,35 @@ class ReLUFloat64(ok.ReLUMultiplyMask):
         return super().forward(np.asarray(x, dtype=float))
 
 
+class SigmoidFloat32(Layer):
+    """A float32 student: casts to float32, computes a stable sigmoid there and returns float32.  Right for
+    float32 data, but float64 in gives float32 out: the contract's dtype rule and the visible gradient
+    check (float64, tolerance 1e-6) reject it, so it is a bug (an accepted
+    alternative until issue 18)."""
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float32)
+        e = np.exp(-np.abs(x))
+        self.y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+        return self.y
+
+    def backward(self, grad_output):
+        return (grad_output * self.y * (1 - self.y)).astype(np.float32)
+
+
+class TanhFloat32(Layer):
+    """A float32 student: np.tanh of the input cast to float32; the float32 output is cached for backward.
+    float64 in gives float32 out, too imprecise for the visible tests: a bug (an accepted alternative until
+    issue 18)."""
+
+    def forward(self, x):
+        self.y = np.tanh(x.astype(np.float32))
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.y * self.y)
+
+
 class DropoutFloat64Mask(ok.DropoutBinomial):
     """The scaled mask is a float64 array: float32 x times it is float64."""
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql seccomp
+.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql seccomp mutation
 
 venv: $(STAMP)
 
@@ -60,6 +60,17 @@ lab-student: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
 	$(BIN)/python -m course.release
+
+# Mutation testing of the hidden checks (docs/grading-accuracy.md): cosmic-ray mutates a copy of the reference,
+# tests/mutation/oracle.py grades each mutant with the checks against the untouched reference, and the report
+# prints the survival rate and every survivor.  About 20 minutes on 2 cores; not part of `make test`.
+MUTATION := .cache/mutation
+mutation: $(STAMP)
+	rm -rf $(MUTATION) && mkdir -p $(MUTATION)/student
+	cp solutions/[a-z]*.py $(MUTATION)/student/
+	$(BIN)/cosmic-ray init tests/mutation/cosmic-ray.toml $(MUTATION)/session.sqlite
+	$(BIN)/cosmic-ray exec tests/mutation/cosmic-ray.toml $(MUTATION)/session.sqlite
+	$(BIN)/python -m tests.mutation.report $(MUTATION)/session.sqlite
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_step.py

@@ -1,12 +1,11 @@
 """Checks for ReLU, Sigmoid and Tanh: one shared probe, three units."""
 import numpy as np
 
-from .core import Unit, as_array, call, check_numeric, compare_results, numeric_gradient
+from .core import Unit, as_array, call, check_numeric, compare_results, layer_contract, numeric_gradient
 
 LABELS = {
     "forward": "forward(x) на случайном батче 7×5",
     "backward": "backward(grad_output) — градиент по входу",
-    "input_untouched": "forward не должен изменять входной массив x",
     "single_forward": "forward на батче из одного примера",
     "single_backward": "backward на батче из одного примера",
     "hard_forward": "forward при больших |x| (до 1000)",
@@ -40,11 +39,12 @@ def run(cls, inputs, title):
     layer = make()
     x = inputs["x"].copy()
     out["forward"] = as_array(f"{title}.forward", call(f"{title}.forward", layer.forward, x), x.shape)
-    out["input_untouched"] = bool(np.array_equal(x, inputs["x"]))
     out["backward"] = as_array(f"{title}.backward",
                                call(f"{title}.backward", layer.backward, inputs["grad"].copy()), x.shape)
     out["call_matches_forward"] = bool(np.allclose(
         as_array(f"{title}(x)", call(f"{title}(x)", layer, inputs["x"].copy())), out["forward"]))
+
+    out.update(layer_contract(title, make, inputs["x"], inputs["grad"]))
 
     layer = make()
     out["single_forward"] = as_array(f"{title}.forward", call(f"{title}.forward", layer.forward,

@@ -1,8 +1,8 @@
 """Check for BatchNorm (torch.nn.BatchNorm1d semantics)."""
 import numpy as np
 
-from .core import (CheckFailure, Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient,
-                   raised)
+from .core import (CheckFailure, Unit, as_array, as_list, call, check_numeric, compare_results, layer_contract,
+                   numeric_gradient, raised)
 
 TITLE = "BatchNorm"
 F = 6
@@ -16,6 +16,8 @@ LABELS = {
     "grad_beta": "grad_beta",
     "grad_gamma_acc": "grad_gamma после двух backward (градиенты должны накапливаться, +=)",
     "grad_beta_acc": "grad_beta после двух backward (градиенты должны накапливаться, +=)",
+    "held_grads_acc": "массивы из gradients(), полученные ДО backward, после двух backward: оптимизатор держит именно "
+                      "их — прибавляйте на месте (grad += ...), а не создавайте новый массив (grad = grad + ...)",
     "zero_grad": "zero_grad() должен обнулить grad_gamma и grad_beta на месте",
     "parameters": "parameters() должен вернуть [gamma, beta], gradients() — [grad_gamma, grad_beta]",
     "eval_y": "forward в режиме eval (нормировка по running_mean и running_var)",
@@ -25,6 +27,7 @@ LABELS = {
     "single_eval_y": "forward в режиме eval на батче из одного примера",
     "custom_y": "forward при eps=0.1 и momentum=0.5",
     "custom_running": "скользящие средние running_mean и running_var при momentum=0.5",
+    "pair_y": "forward в режиме обучения на батче из двух примеров (N = 2 уже можно нормировать)",
     "single_train_error": "forward в режиме обучения на батче из одного примера должен бросать ValueError",
 }
 
@@ -70,6 +73,7 @@ def run(cls, inputs):
     out["init"] = _vec(bn, "gamma", "beta", "running_mean", "running_var")
     _set(bn, "gamma", inputs["gamma"])
     _set(bn, "beta", inputs["beta"])
+    held_early = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", bn.gradients))  # as an optimizer holds them
     call(f"{TITLE}.train", bn.train)
     for key in ("b0", "b1"):
         _forward(bn, inputs[key])
@@ -79,6 +83,7 @@ def run(cls, inputs):
     out["grad_gamma"], out["grad_beta"] = _vec(bn, "grad_gamma"), _vec(bn, "grad_beta")
     _backward(bn, inputs["grad2"])
     out["grad_gamma_acc"], out["grad_beta_acc"] = _vec(bn, "grad_gamma"), _vec(bn, "grad_beta")
+    out["held_grads_acc"] = np.concatenate([as_array(f"{TITLE}.gradients()", g).ravel() for g in held_early])
     params = as_list(f"{TITLE}.parameters()", call(f"{TITLE}.parameters", bn.parameters))
     grads = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", bn.gradients))
     held = [bn.grad_gamma, bn.grad_beta]
@@ -96,9 +101,12 @@ def run(cls, inputs):
     out["eval_grad_gamma"] = _vec(bn, "grad_gamma")
     out["single_eval_y"] = _forward(bn, inputs["xe"][:1], "forward в режиме eval")
 
+    out.update(layer_contract(TITLE, lambda: call(f"{TITLE}({F})", cls, F), inputs["b0"], inputs["grad"]))
+
     custom = call(f"{TITLE}({F}, eps=0.1, momentum=0.5)", cls, F, eps=0.1, momentum=0.5)
     out["custom_y"] = _forward(custom, inputs["b1"])
     out["custom_running"] = _vec(custom, "running_mean", "running_var")
+    out["pair_y"] = _forward(call(f"{TITLE}({F})", cls, F), inputs["b0"][:2])
     fresh = call(f"{TITLE}({F})", cls, F)
     out["single_train_error"] = raised(fresh.forward, inputs["b0"][:1].copy())
 

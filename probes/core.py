@@ -109,12 +109,26 @@ def call(what, fn, *args, **kwargs):
 
 
 def raised(fn, *args, **kwargs):
-    """Name of the exception ``fn`` raises, or '' if it returns normally."""
+    """Name of the exception ``fn`` raises, or '' if it returns normally.  A subclass of ValueError or TypeError
+    (NumPy's AxisError, say) is named by the base class: that is the error the contract asks for."""
     try:
         fn(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        return "ValueError" if isinstance(exc, ValueError) else "TypeError"
     except Exception as exc:
         return type(exc).__name__
     return ""
+
+
+BAD = "bad: "  # result keys of bad inputs: the name of the exception raised on each
+
+
+def compare_errors(title, got, accepted=("ValueError",), where="на неверном входе"):
+    """Every bad input (a result key starting with BAD) must have raised one of ``accepted``."""
+    for key, found in got.items():
+        if key.startswith(BAD) and found not in accepted:
+            raise CheckFailure(f"{title}: {where} ({key[len(BAD):]}) нужна {' или '.join(accepted)}, "
+                               f"а получено: {found or 'ничего'}")
 
 
 def as_array(what, value, shape=None):
@@ -179,10 +193,66 @@ def as_list(what, value):
     return list(value)
 
 
-def compare_results(labels, got, want, rtol=1e-5, atol=1e-6, title="", skip=()):
-    """Compare every key of ``want``: arrays and floats numerically, the rest exactly."""
+# The API contract's rules (a result key -> what breaking it means), checked before any value, so the
+# message names the rule; a unit's own labels may word a rule for its object (softmax has no "forward").
+RULES = {
+    "x_untouched": "forward изменил входной массив x: слой не должен менять данные вызывающего кода",
+    "grad_untouched": "backward изменил входной массив grad_output: градиент сверху принадлежит вызывающему коду, "
+                      "считайте результат в новом массиве",
+    "output_kept": "backward изменил массив, который вернул forward: выход слоя уже принадлежит вызывающему коду, "
+                   "не меняйте кэш на месте",
+    "backward_repeatable": "второй backward с тем же кэшем дал другой градиент: backward не должен портить кэш forward",
+    "dtype_forward": "forward на входе float32 вернул {got}: тип входа сохраняется (float32 на входе — float32 на выходе)",
+    "dtype_backward": "backward на grad_output типа float32 вернул {got}: градиент сохраняет тип grad_output",
+    "dtype64": "на входе float64 forward и backward вернули {got}: считайте в типе входа, без перехода к float32 "
+               "(иначе теряется точность)",
+    "prediction_untouched": "forward изменил входной массив предсказаний: функция потерь не должна менять данные "
+                            "вызывающего кода",
+    "target_untouched": "forward изменил массив target: функция потерь не должна менять данные вызывающего кода",
+    "loss_type": "forward вернул {got}, а должен вернуть число float (например, float(...))",
+}
+
+
+def compare_rules(labels, got, want, title=""):
+    """The contract's rules first: each broken one is named in its own words."""
     for key, expected in want.items():
-        if key in skip:
+        if key in RULES and got.get(key, "нет результата") != expected:
+            message = labels.get(key, RULES[key]).format(got=got.get(key, "нет результата"))
+            raise CheckFailure(f"{title}: {message}" if title else message)
+
+
+def dtype_name(value):
+    """The dtype of a returned array, or the type of whatever else came back."""
+    return str(value.dtype) if isinstance(value, np.ndarray) else type(value).__name__
+
+
+def layer_contract(title, make, x, grad):
+    """Side effects and dtypes of one layer made by ``make()``, as flags and dtype names (``RULES``).
+
+    PyTorch never mutates its inputs or its saved tensors: forward leaves x alone, backward leaves
+    grad_output and the returned output alone and can run twice on the same cache with the same
+    result; float32 and float64 inputs give results of their own type."""
+    layer, x_given, grad_given = make(), x.copy(), grad.copy()
+    returned = call(f"{title}.forward", layer.forward, x_given)
+    output = as_array(f"{title}.forward", returned)  # a copy: what the caller got, as it was
+    first = as_array(f"{title}.backward", call(f"{title}.backward", layer.backward, grad_given), x.shape)
+    out = {"x_untouched": bool(np.array_equal(x_given, x)), "grad_untouched": bool(np.array_equal(grad_given, grad)),
+           "output_kept": bool(np.array_equal(np.asarray(returned, dtype=np.float64), output))}
+    second = as_array(f"{title}.backward", call(f"{title}.backward", layer.backward, grad.copy()), x.shape)
+    out["backward_repeatable"] = bool(np.allclose(second, first, rtol=1e-12, atol=0))
+    out["dtype64"] = f"{dtype_name(returned)} и {dtype_name(call(f'{title}.backward', layer.backward, grad.copy()))}"
+    layer = make()
+    out["dtype_forward"] = dtype_name(call(f"{title}.forward", layer.forward, x.astype(np.float32)))
+    out["dtype_backward"] = dtype_name(call(f"{title}.backward", layer.backward, grad.astype(np.float32)))
+    return out
+
+
+def compare_results(labels, got, want, rtol=1e-5, atol=1e-6, title="", skip=()):
+    """Compare every key of ``want``: the contract's rules first, then arrays and floats numerically,
+    the rest exactly."""
+    compare_rules(labels, got, want, title)
+    for key, expected in want.items():
+        if key in skip or key in RULES or key.startswith(BAD):
             continue
         what = f"{title}: {labels.get(key, key)}" if title else labels.get(key, key)
         if key not in got:
@@ -211,9 +281,3 @@ def numeric_gradient(f, x, eps=1e-3):
 def check_numeric(what, analytic, numeric):
     """Second oracle; loose enough for float32 students, tight enough for dropped terms."""
     close(f"{what} (сверка с численным градиентом)", analytic, numeric, rtol=1e-3, atol=2e-3)
-
-
-def default_compare(title, labels):
-    def compare(inputs, got, want):
-        compare_results(labels, got, want, title=title)
-    return compare

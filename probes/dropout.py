@@ -2,7 +2,7 @@
 it recovers the mask from the student's own output and tests its properties."""
 import numpy as np
 
-from .core import CheckFailure, Unit, as_array, call, close
+from .core import CheckFailure, Unit, as_array, call, close, compare_rules, layer_contract
 
 TITLE = "Dropout"
 SHAPE = (200, 50)
@@ -31,6 +31,7 @@ def run(cls, inputs):
                                       call(f"{TITLE}.forward", layer.forward, x.copy()), SHAPE)
         out[f"eval_dx_{p}"] = as_array(f"{TITLE}.backward в режиме eval",
                                        call(f"{TITLE}.backward", layer.backward, inputs["grad"].copy()), SHAPE)
+    out.update(layer_contract(TITLE, lambda: call(f"{TITLE}({RATES[0]})", cls, RATES[0]), x[:20], inputs["grad"][:20]))
     default = call(f"{TITLE}()", cls)
     out["default_y"] = as_array(f"{TITLE}().forward", call(f"{TITLE}().forward", default.forward, x.copy()), SHAPE)
     zero = call(f"{TITLE}(0.0)", cls, 0.0)
@@ -58,6 +59,7 @@ def _drop_rate(what, kept, p):
 
 
 def compare(inputs, got, want):
+    compare_rules({}, got, want, TITLE)
     x = inputs["x"]
     for p in RATES:
         kept = _mask("forward", got[f"y_{p}"], x, p)

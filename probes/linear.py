@@ -1,7 +1,8 @@
 """Check for Linear."""
 import numpy as np
 
-from .core import CheckFailure, Unit, as_array, as_list, call, check_numeric, close, compare_results, numeric_gradient
+from .core import (CheckFailure, Unit, as_array, as_list, call, check_numeric, close, compare_results, layer_contract,
+                   numeric_gradient)
 
 TITLE = "Linear"
 IN, OUT = 5, 3
@@ -20,6 +21,8 @@ LABELS = {
                           "новые массивы: оптимизатор хранит ссылки на старые",
     "parameters": "parameters() должен вернуть [weight, bias] — сами массивы, не копии",
     "gradients": "gradients() должен вернуть [grad_weight, grad_bias] в том же порядке, что parameters()",
+    "held_grads_acc": "массивы из gradients(), полученные ДО backward, после двух backward: оптимизатор держит именно "
+                      "их — прибавляйте на месте (grad += ...), а не создавайте новый массив (grad = grad + ...)",
     "single_forward": "forward на батче из одного примера",
     "single_grad_input": "backward на батче из одного примера",
     "nobias_is_none": "Linear(..., bias=False): bias должен быть None",
@@ -64,6 +67,8 @@ def run(cls, inputs):
         as_array(f"{TITLE}.grad_bias", getattr(layer, "grad_bias", None), (OUT,))])
     _set(layer, "weight", inputs["weight"])
     _set(layer, "bias", inputs["bias"])
+    # Taken before any backward, as an optimizer takes them once: backward must add into these very arrays.
+    held_early = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", layer.gradients))
 
     out["forward"] = as_array(f"{TITLE}.forward", call(f"{TITLE}.forward", layer.forward, inputs["x"].copy()), (7, OUT))
     out["grad_input"] = as_array(f"{TITLE}.backward",
@@ -79,6 +84,7 @@ def run(cls, inputs):
     grads = as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", layer.gradients))
     out["parameters"] = _same_arrays(params, [layer.weight, layer.bias])
     out["gradients"] = _same_arrays(grads, [layer.grad_weight, layer.grad_bias])
+    out["held_grads_acc"] = np.concatenate([as_array(f"{TITLE}.gradients()", g).ravel() for g in held_early])
     held = [layer.grad_weight, layer.grad_bias]
     call(f"{TITLE}.zero_grad", layer.zero_grad)
     out["zero_grad_in_place"] = held[0] is layer.grad_weight and held[1] is layer.grad_bias
@@ -110,6 +116,8 @@ def run(cls, inputs):
         as_list(f"{TITLE}.parameters()", call(f"{TITLE}.parameters", plain.parameters)), [plain.weight])
     out["nobias_gradients"] = _same_arrays(
         as_list(f"{TITLE}.gradients()", call(f"{TITLE}.gradients", plain.gradients)), [plain.grad_weight])
+
+    out.update(layer_contract(TITLE, lambda: call(f"{TITLE}({IN}, {OUT})", cls, IN, OUT), inputs["x"], inputs["grad"]))
 
     # He-normal initialisation, judged by its statistics: the draws themselves are random.
     big = call(f"{TITLE}({INIT_IN}, {INIT_OUT})", cls, INIT_IN, INIT_OUT)

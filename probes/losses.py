@@ -1,14 +1,16 @@
 """Checks for softmax, one_hot_encode, CrossEntropyLoss and MSELoss."""
 import numpy as np
 
-from .core import (CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_results, default_compare,
-                   numeric_gradient)
+from .core import (BAD, CheckFailure, Unit, as_array, as_float, call, check_numeric, compare_errors, compare_results,
+                   numeric_gradient, raised)
 
 SOFTMAX_LABELS = {
     "random": "softmax на случайных логитах 6×5",
     "hard": "softmax на логитах до ±10000 (вычтите максимум строки перед exp)",
     "single": "softmax на одной строке (батч 1×4)",
     "row_sums": "суммы вероятностей по строкам (должны быть равны 1)",
+    "x_untouched": "softmax изменил входной массив x: вычитайте максимум в новом массиве, данные вызывающего кода "
+                   "не меняются",
 }
 
 
@@ -21,8 +23,9 @@ def softmax_inputs(rng):
 def softmax_run(fn, inputs):
     out = {}
     for key in ("x", "hard", "single"):
-        x = inputs[key]
-        out["random" if key == "x" else key] = as_array(f"softmax", call("softmax(x)", fn, x.copy()), x.shape)
+        x, given = inputs[key], inputs[key].copy()
+        out["random" if key == "x" else key] = as_array("softmax", call("softmax(x)", fn, given), x.shape)
+        out["x_untouched"] = out.get("x_untouched", True) and bool(np.array_equal(given, x))
     out["row_sums"] = out["random"].sum(axis=1)
     return out
 
@@ -31,6 +34,15 @@ ONE_HOT_LABELS = {
     "values": "one_hot_encode([0, 2, 1, 0, 4], 6)",
     "int32": "one_hot_encode для меток типа int32",
     "single": "one_hot_encode для одной метки, num_classes=3",
+    "dtype": "тип результата (нужен float: единицы и нули как числа с плавающей точкой)",
+}
+BAD_LABELS = {  # name -> (labels, num_classes): each must raise ValueError
+    "метка -1": ([0, -1, 2], 3),
+    "метка 3 при num_classes=3": ([0, 3, 1], 3),
+    "метка 5 при num_classes=3": ([0, 5, 1], 3),
+    "дробные метки": ([0.0, 1.0, 2.0], 3),
+    "двумерный массив меток": ([[0, 1], [2, 0]], 3),
+    "нульмерный массив (одно число)": (2, 3),
 }
 
 
@@ -40,11 +52,20 @@ def one_hot_inputs(rng):
 
 def one_hot_run(fn, inputs):
     labels = inputs["labels"]
+    encoded = call("one_hot_encode(labels, 6)", fn, labels.copy(), 6)
+    kind = np.asarray(encoded).dtype
     return {
-        "values": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.copy(), 6), (5, 6)),
+        "dtype": "float" if np.issubdtype(kind, np.floating) else str(kind),
+        "values": as_array("one_hot_encode", encoded, (5, 6)),
         "int32": as_array("one_hot_encode", call("one_hot_encode(labels, 6)", fn, labels.astype(np.int32), 6), (5, 6)),
         "single": as_array("one_hot_encode", call("one_hot_encode([2], 3)", fn, inputs["single"].copy(), 3), (1, 3)),
+        **{BAD + name: raised(fn, np.array(bad), classes) for name, (bad, classes) in BAD_LABELS.items()},
     }
+
+
+def _one_hot_compare(inputs, got, want):
+    compare_errors("one_hot_encode", got, where="на неверных метках")
+    compare_results(ONE_HOT_LABELS, got, want, title="one_hot_encode")
 
 
 CE_LABELS = {
@@ -67,6 +88,20 @@ def ce_inputs(rng):
             "single": rng.normal(size=(1, 4)), "single_target": np.array([3])}
 
 
+def _loss_contract(title, cls, prediction, target, bad):
+    """Side effects and the result's type: forward leaves its inputs alone and returns a float, backward can
+    run twice with the same result; ``bad``: {what: (prediction, target)} that must raise ValueError."""
+    loss_fn, given, given_target = call(f"{title}()", cls), prediction.copy(), target.copy()
+    loss = call(f"{title}.forward", loss_fn.forward, given, given_target)
+    first = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), prediction.shape)
+    second = as_array(f"{title}.backward", call(f"{title}.backward", loss_fn.backward), prediction.shape)
+    return {"prediction_untouched": bool(np.array_equal(given, prediction)),
+            "target_untouched": bool(np.array_equal(given_target, target)),
+            "loss_type": "float" if isinstance(loss, float) else type(loss).__name__,
+            "backward_repeatable": bool(np.allclose(second, first, rtol=1e-12, atol=0)),
+            **{BAD + what: raised(call(f"{title}()", cls).forward, *args) for what, args in bad.items()}}
+
+
 def _loss_case(title, cls, logits, target):
     loss_fn = call(f"{title}()", cls)
     loss = as_float(f"{title}.forward", call(f"{title}.forward", loss_fn.forward, logits.copy(), target.copy()))
@@ -83,6 +118,12 @@ def ce_run(cls, inputs):
     out["single_loss"], out["single_grad"], _ = _loss_case("CrossEntropyLoss", cls, inputs["single"],
                                                            inputs["single_target"])
     out["analytic"], out["numeric"] = _numeric_case("CrossEntropyLoss", cls, inputs["logits"][:3], inputs["target"][:3])
+    logits, target = inputs["logits"], inputs["target"]
+    out.update(_loss_contract("CrossEntropyLoss", cls, logits, target, {
+        "target формы (N, C), one-hot, а нужны номера классов (N,)": (logits, np.eye(4, dtype=np.int64)[target]),
+        "target короче батча logits": (logits, target[:-1]),
+        "одномерные logits": (logits[:, 0], target),
+        "трёхмерные logits": (logits[:, :, None] * np.ones(2), target)}))
     return out
 
 
@@ -114,11 +155,16 @@ def mse_run(cls, inputs):
     out["call"] = as_float("MSELoss(...)", call("MSELoss(...)", loss_fn, inputs["pred"].copy(), inputs["target"].copy()))
     out["flat_loss"], out["flat_grad"], _ = _loss_case("MSELoss", cls, inputs["flat_pred"], inputs["flat_target"])
     out["analytic"], out["numeric"] = _numeric_case("MSELoss", cls, inputs["pred"], inputs["target"])
+    column = inputs["pred"][:, :1]
+    out.update(_loss_contract("MSELoss", cls, inputs["pred"], inputs["target"], {
+        "prediction (5, 1) и target (5,): broadcasting молча сделал бы матрицу 5×5": (column, column[:, 0]),
+        "prediction (5,) и target (5, 1)": (column[:, 0], column)}))
     return out
 
 
 def _with_numeric(title, labels):
     def compare(inputs, got, want):
+        compare_errors(title, got, where="forward на входах несовместимой формы")
         compare_results(labels, got, want, title=title, skip=("analytic", "numeric"))
         check_numeric(f"{title}: backward", got["analytic"], got["numeric"])
     return compare
@@ -131,8 +177,8 @@ def _softmax_compare(inputs, got, want):
 
 
 SOFTMAX = Unit("softmax", "losses.softmax", softmax_inputs, softmax_run, _softmax_compare, SOFTMAX_LABELS)
-ONE_HOT = Unit("one_hot_encode", "losses.one_hot_encode", one_hot_inputs, one_hot_run,
-               default_compare("one_hot_encode", ONE_HOT_LABELS), ONE_HOT_LABELS)
+ONE_HOT = Unit("one_hot_encode", "losses.one_hot_encode", one_hot_inputs, one_hot_run, _one_hot_compare,
+               ONE_HOT_LABELS)
 CROSS_ENTROPY = Unit("CrossEntropyLoss", "losses.CrossEntropyLoss", ce_inputs, ce_run,
                      _with_numeric("CrossEntropyLoss", CE_LABELS), CE_LABELS)
 MSE = Unit("MSELoss", "losses.MSELoss", mse_inputs, mse_run, _with_numeric("MSELoss", MSE_LABELS), MSE_LABELS)

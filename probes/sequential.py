@@ -1,7 +1,7 @@
 """Check for Sequential, driven with logging stand-in layers."""
 import numpy as np
 
-from .core import Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient
+from .core import RULES, Unit, as_array, as_list, call, check_numeric, compare_results, numeric_gradient
 from .fixtures import Scale, Square
 
 TITLE = "Sequential"
@@ -20,6 +20,12 @@ LABELS = {
     "add": "add(layer) должен добавить слой в конец",
     "empty_forward": "пустой Sequential() должен возвращать вход без изменений",
 }
+
+RULES.update({
+    "lists": "parameters() и gradients() должны возвращать списки (list), а не генераторы или кортежи",
+    "zero_grad_in_place": "zero_grad() заменил массивы градиентов новыми: обнуляйте на месте, оптимизатор держит "
+                          "ссылки на старые",
+})
 
 
 def make_inputs(rng):
@@ -45,18 +51,25 @@ def run(cls, inputs):
     out, log = {}, []
     model, inner = _model(cls, inputs, log)
     leaves = _layers(model, inner)
-    out["forward"] = as_array(f"{TITLE}.forward", call(f"{TITLE}.forward", model.forward, inputs["x"].copy()), (6, 4))
-    out["backward"] = as_array(f"{TITLE}.backward",
-                               call(f"{TITLE}.backward", model.backward, inputs["grad"].copy()), (6, 4))
+    x, grad = inputs["x"].copy(), inputs["grad"].copy()
+    out["forward"] = as_array(f"{TITLE}.forward", call(f"{TITLE}.forward", model.forward, x), (6, 4))
+    out["x_untouched"] = bool(np.array_equal(x, inputs["x"]))
+    out["backward"] = as_array(f"{TITLE}.backward", call(f"{TITLE}.backward", model.backward, grad), (6, 4))
+    out["grad_untouched"] = bool(np.array_equal(grad, inputs["grad"]))
     out["call_order"] = ", ".join(log)
     out["param_grads"] = np.concatenate([leaf.grad_a for leaf in leaves])
 
+    out["lists"] = True
     for method in ("parameters", "gradients"):
-        listed = as_list(f"{TITLE}.{method}()", call(f"{TITLE}.{method}", getattr(model, method)))
+        returned = call(f"{TITLE}.{method}", getattr(model, method))
+        out["lists"] &= isinstance(returned, list)
+        listed = as_list(f"{TITLE}.{method}()", returned)
         expected = [a for leaf in leaves for a in getattr(leaf, method)()]
         out[method] = len(listed) == len(expected) and all(a is b for a, b in zip(listed, expected))
 
+    held = [leaf.grad_a for leaf in leaves]
     call(f"{TITLE}.zero_grad", model.zero_grad)
+    out["zero_grad_in_place"] = all(a is leaf.grad_a for a, leaf in zip(held, leaves))
     out["zero_grad"] = np.concatenate([leaf.grad_a for leaf in leaves])
     call(f"{TITLE}.eval", model.eval)
     out["eval_flags"] = _flags(model, inner)

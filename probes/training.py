@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import CheckFailure, Unit, as_array, as_float, call, compare_results, raised
+from .core import BAD, RULES, CheckFailure, Unit, as_array, as_float, call, compare_errors, compare_results, raised
 from .fixtures import (Affine, Batches, Chain, MomentumStep, Noise, Rectifier, SoftmaxCrossEntropy, SquaredError,
                        Step, Tracker)
 
@@ -35,8 +35,23 @@ LOADER_LABELS = {
     "reshuffled": "каждая эпоха (каждый новый проход for) должна перемешиваться заново",
     "seeded": "два DataLoader с одинаковым seed должны давать одинаковый порядок",
     "dtype_kept": "батчи должны сохранять dtype исходных массивов",
+    "even_sizes": "размеры батчей при N=24 и batch_size=6, 24, 1 (N делится нацело: без лишнего пустого батча)",
+    "even_drop_sizes": "размеры батчей при N=24, batch_size=6, drop_last=True (неполного батча нет — "
+                       "отбрасывать нечего)",
+    "single_sizes": "число батчей при batch_size=1 (по батчу на пример)",
+    "default_sizes": "размеры батчей при batch_size по умолчанию (32) и N=70",
+    "single_array": "датасет из одного массива (X,): батчи должны быть кортежами из одного элемента",
+    "restart_sizes": "размеры батчей в проходе for после прохода, прерванного break (каждый for — новая эпоха "
+                     "с начала)",
+    "restart_order": "порядок примеров в проходе for после прерванного break",
+    "restart_permutation": "при shuffle=True проход после прерванного break должен быть полной эпохой: "
+                           "каждый пример ровно один раз",
 }
-BAD_INPUTS = {
+RULES.update({
+    "no_empty": "загрузчик выдал пустой батч: батч всегда содержит хотя бы один пример",
+    "len_matches": "len(loader) не совпадает с числом батчей, которые выдаёт проход for",
+})
+BAD_INPUTS = {  # name -> (dataset, keyword arguments)
     "разной длины X и y": lambda X, y: ((X, y[:-1]), {}),
     "batch_size=0": lambda X, y: ((X, y), {"batch_size": 0}),
     "batch_size=-4": lambda X, y: ((X, y), {"batch_size": -4}),
@@ -47,7 +62,21 @@ BAD_INPUTS = {
 
 def loader_inputs(rng):
     X = np.arange(N * 3, dtype=np.float32).reshape(N, 3)
-    return {"X": X, "y": np.arange(N), "w": rng.normal(size=N)}
+    X_even = np.arange(24 * 3, dtype=np.float32).reshape(24, 3)
+    return {"X": X, "y": np.arange(N), "w": rng.normal(size=N), "X_even": X_even, "y_even": np.arange(24)}
+
+
+class _Audit:
+    """Counts what every epoch the check takes yields: empty batches, and len() against the real count."""
+
+    def __init__(self):
+        self.no_empty, self.len_matches = True, True
+
+    def epoch(self, what, loader):
+        batches = _epoch(what, loader)
+        self.no_empty &= all(len(b) and len(b[0]) > 0 for b in batches)
+        self.len_matches &= call(f"len({what})", len, loader) == len(batches)
+        return batches
 
 
 def _epoch(what, loader):
@@ -109,21 +138,61 @@ def loader_run(cls, inputs):
     out["seeded"] = bool(np.array_equal(
         np.concatenate([np.asarray(b[1]) for b in _epoch("DataLoader(..., seed=0)", twin)]), epochs[0]))
 
+    out.update(_edges(cls, inputs))
+    out.update(_restarts(cls, inputs))
     for name, make in BAD_INPUTS.items():
-        args, kwargs = make(X, y)
-        out[f"bad: {name}"] = _first_error(cls, args, kwargs)
+        dataset, kwargs = make(X, y)
+        out[BAD + name] = _first_error(cls, (dataset,), kwargs)
+    return out
+
+
+def _sizes(batches):
+    return str([len(b[1]) for b in batches])
+
+
+def _edges(cls, inputs):
+    """Batch sizes that divide N and that do not, the default and 1, a one-array dataset; every epoch
+    audited for empty batches and for len() against the batches it yields."""
+    X, y, even = inputs["X"], inputs["y"], (inputs["X_even"], inputs["y_even"])
+    audit, out = _Audit(), {}
+    out["even_sizes"] = "; ".join(_sizes(audit.epoch(f"DataLoader(N=24, batch_size={b})", call(
+        f"DataLoader(N=24, batch_size={b})", cls, even, batch_size=b))) for b in (6, 24, 1))
+    out["even_drop_sizes"] = _sizes(audit.epoch("DataLoader(N=24, drop_last=True)", call(
+        "DataLoader(N=24, batch_size=6, drop_last=True)", cls, even, batch_size=6, drop_last=True)))
+    long = (np.repeat(X, 4, axis=0)[:70], np.arange(70))
+    out["default_sizes"] = _sizes(audit.epoch("DataLoader(N=70)", call("DataLoader((X, y))", cls, long)))
+    out["single_array"] = str([len(b) for b in audit.epoch("DataLoader((X,))", call(
+        "DataLoader((X,), batch_size=10)", cls, (X,), batch_size=10))])
+    out["single_sizes"] = len(audit.epoch("DataLoader(batch_size=1)", call("DataLoader(batch_size=1)", cls, (X, y),
+                                                                           batch_size=1)))
+    for batch_size in (5, 7, 23):
+        audit.epoch(f"DataLoader(N=23, batch_size={batch_size})", call(
+            f"DataLoader(N=23, batch_size={batch_size})", cls, (X, y), batch_size=batch_size))
+    out["no_empty"], out["len_matches"] = audit.no_empty, audit.len_matches
+    return out
+
+
+def _restarts(cls, inputs):
+    """A `for` over the loader cut short by break, then a full one: it must be a whole new epoch."""
+    X, y, out = inputs["X"], inputs["y"], {}
+    plain = call("DataLoader((X, y), batch_size=5)", cls, (X, y), batch_size=5)
+    call("for ... break по DataLoader", lambda: next(iter(plain)))  # what `for batch in loader: break` does
+    batches = _epoch("DataLoader после break", plain)
+    out["restart_sizes"] = _sizes(batches)
+    out["restart_order"] = np.concatenate([np.asarray(b[1]) for b in batches]).astype(float) if batches else \
+        np.zeros(0)
+    shuffling = call("DataLoader(..., shuffle=True, seed=1)", cls, (X, y), batch_size=4, shuffle=True, seed=1)
+    call("for ... break по DataLoader(shuffle=True)", lambda: next(iter(shuffling)))
+    order = [np.asarray(b[1]) for b in _epoch("DataLoader(shuffle=True) после break", shuffling)]
+    out["restart_permutation"] = bool(order) and np.array_equal(np.sort(np.concatenate(order)), np.arange(N))
     return out
 
 
 def loader_compare(inputs, got, want):
     if not got["plain_types"]:
         raise CheckFailure(f"DataLoader: {LOADER_LABELS['plain_types']}")
-    for name in BAD_INPUTS:
-        error = got[f"bad: {name}"]
-        if error not in ("ValueError", "TypeError"):
-            raise CheckFailure(f"DataLoader: на некорректном входе ({name}) нужна понятная ошибка "
-                               f"ValueError или TypeError, а получено: {error or 'ничего'}")
-    compare_results(LOADER_LABELS, got, want, title="DataLoader", skip=tuple(f"bad: {n}" for n in BAD_INPUTS))
+    compare_errors("DataLoader", got, ("ValueError", "TypeError"), "на некорректном входе")
+    compare_results(LOADER_LABELS, got, want, title="DataLoader")
 
 
 def _dataset(rng, n, features=6, classes=3):
@@ -140,32 +209,40 @@ def _model(seed):
 
 
 def train_inputs(rng):
-    X, y = _dataset(rng, 64)
-    return {"X": X, "y": y}
+    X, y = _dataset(rng, 70)  # batches of 16: the last one holds 6
+    return {"X": X, "y": y, "stale": rng.normal(size=len(_model(7).state()))}
 
 
 TRAIN_LABELS = {
-    "loss_0": "значение, которое вернула train_epoch в первой эпохе (средние потери)",
+    "loss_0": "значение, которое вернула train_epoch в первой эпохе (средние потери на пример: 70 примеров, "
+              "последний батч из 6 — умножайте потери батча на его размер)",
     "loss_1": "значение, которое вернула train_epoch во второй эпохе",
     "state_0": "параметры модели после первой эпохи (на каждом батче: zero_grad → forward → loss → "
-               "backward → step, модель в режиме обучения)",
+               "backward → step, модель в режиме обучения; модель пришла с ненулевыми градиентами, так что "
+               "zero_grad нужен и перед первым backward)",
     "state_1": "параметры модели после второй эпохи",
     "training": "после train_epoch модель должна остаться в режиме обучения (model.train())",
+    "single_loss": "значение, которое вернула train_epoch на загрузчике из одного примера",
 }
 
 
 def train_run(fn, inputs):
     model = _model(7)
     model.eval()  # train_epoch itself must switch to training mode
+    for grad in model.gradients():  # stale gradients from before: the first step must not use them
+        grad[...] = inputs["stale"][:grad.size].reshape(grad.shape)
     loader = Batches(inputs["X"], inputs["y"], batch_size=16, shuffle_seed=3)
     optimizer, loss_fn = Step(model, learning_rate=0.01), SquaredError()
     np.random.seed(11)  # the Noise masks
     out = {}
     for epoch in range(2):
-        out[f"loss_{epoch}"] = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
-                                                            model, loss_fn, optimizer, loader))
-        out[f"state_{epoch}"] = model.state()
+        loss = as_float("train_epoch", call("train_epoch(model, loss_fn, optimizer, loader)", fn,
+                                            model, loss_fn, optimizer, loader))
+        out[f"state_{epoch}"] = model.state()  # compared first: a wrong loop explains a wrong loss
+        out[f"loss_{epoch}"] = loss
     out["training"] = bool(model.training and all(layer.training for layer in model.layers))
+    out["single_loss"] = as_float("train_epoch", call("train_epoch на загрузчике из одного примера", fn, model,
+                                                      loss_fn, optimizer, Batches(inputs["X"][:1], inputs["y"][:1], 16)))
     return out
 
 
@@ -177,6 +254,7 @@ def eval_inputs(rng):
 EVAL_LABELS = {
     "accuracy": "доля верных ответов (число от 0 до 1) в режиме eval по всем 200 примерам",
     "state": "evaluate не должна менять параметры и скользящие средние модели",
+    "single": "доля верных ответов на загрузчике из одного примера",
 }
 
 
@@ -187,7 +265,9 @@ def eval_run(fn, inputs):
     loader = Batches(inputs["X"], inputs["y"], batch_size=32)  # the last batch holds 8
     np.random.seed(13)
     accuracy = as_float("evaluate", call("evaluate(model, loader)", fn, model, loader))
-    return {"accuracy": accuracy, "state": model.state() - before}
+    single = as_float("evaluate", call("evaluate на загрузчике из одного примера", fn, model,
+                                       Batches(inputs["X"][:1], inputs["y"][:1], 32)))
+    return {"accuracy": accuracy, "state": model.state() - before, "single": single}
 
 
 def eval_compare(inputs, got, want):

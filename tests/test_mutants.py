@@ -31,6 +31,7 @@ MUTANTS = [
     ("linear", seed.SeedLinear, "seed-linear-as-written-no-gradients", None),
     ("cross_entropy", seed.SeedCrossEntropyLoss, "seed-cross-entropy-log-eps", None),
     ("sequential", seed.SeedSequential, "seed-sequential-parameters-generator-of-lists", None),
+    ("one_hot_encode", seed.seed_one_hot_encode, "seed-one-hot-labels-unchecked", None),
     # --- activations ---
     ("relu", mutants.ReLUGradOneAtZero, "relu-grad-one-at-zero", None),
     ("relu", mutants.ReLUInPlace, "relu-modifies-input-in-place", None),
@@ -76,6 +77,7 @@ MUTANTS = [
     ("dataloader", mutants.DataLoaderShufflesArraysSeparately, "dataloader-shuffles-arrays-separately", None),
     ("train_epoch", mutants.train_epoch_no_zero_grad, "train-epoch-no-zero-grad", None),
     ("train_epoch", mutants.train_epoch_no_train_mode, "train-epoch-no-model-train", None),
+    ("train_epoch", correct.train_epoch_unweighted, "train-epoch-mean-of-batch-means", None),
     ("evaluate", mutants.evaluate_no_eval_mode, "evaluate-no-model-eval", None),
     ("evaluate", mutants.evaluate_percent, "evaluate-returns-percent", None),
     ("evaluate", mutants.evaluate_mean_of_batches, "evaluate-mean-of-batch-accuracies", None),
@@ -86,6 +88,40 @@ MUTANTS = [
     ("trains_digits", (correct.train_epoch_weighted, mutants.evaluate_percent), "digits-accuracy-in-percent", None),
     ("trains_digits", (correct.train_epoch_weighted, mutants.evaluate_mean_of_batches),
      "digits-mean-of-batch-accuracies", None),
+    # --- round two (issue 18), by class: what a visible test sees ---
+    ("softmax", mutants.softmax_shifts_in_place, "softmax-shifts-x-in-place", None),
+    ("one_hot_encode", mutants.one_hot_int_matrix, "one-hot-integer-matrix", None),
+    ("cross_entropy", mutants.CrossEntropyReturnsArray, "cross-entropy-returns-array", None),
+    ("cross_entropy", mutants.CrossEntropyAcceptsOneHot, "cross-entropy-accepts-one-hot-target", None),
+    ("mse", mutants.MSEBroadcasts, "mse-broadcasts-mismatched-shapes", None),
+    ("sequential", mutants.SequentialParametersTuple, "sequential-parameters-tuple", None),
+    # side effects
+    ("linear", mutants.LinearScalesGradInPlace, "linear-clips-grad-output-in-place", None),
+    ("sigmoid", mutants.SigmoidBackwardSpoilsOutput, "sigmoid-backward-spoils-returned-output", None),
+    ("tanh", mutants.TanhBackwardSquaresCache, "tanh-backward-squares-cache", None),
+    ("dropout", mutants.DropoutMasksInPlace, "dropout-masks-x-in-place", None),
+    ("batchnorm", mutants.BatchNormCentresInPlace, "batchnorm-centres-x-in-place", None),
+    ("cross_entropy", mutants.CrossEntropyBackwardInPlace, "cross-entropy-backward-spoils-cache", None),
+    # dtype
+    ("relu", mutants.ReLUFloat64, "relu-float32-to-float64", None),
+    ("sigmoid", mutants.SigmoidFloat32, "sigmoid-float64-to-float32", None),
+    ("tanh", mutants.TanhFloat32, "tanh-float64-to-float32", None),
+    ("dropout", mutants.DropoutFloat64Mask, "dropout-float64-mask", None),
+    ("batchnorm", mutants.BatchNormFloat64, "batchnorm-float32-to-float64", None),
+    # references held by the caller
+    ("linear", mutants.LinearGradsRebound, "linear-grads-rebound-in-backward", None),
+    ("batchnorm", mutants.BatchNormGradsRebound, "batchnorm-grads-rebound-in-backward", None),
+    # optimizers over time
+    ("sgd", mutants.SGDLearningRateCopied, "sgd-learning-rate-copied-at-construction", None),
+    ("sgd", mutants.SGDSkipsZeroGradients, "sgd-skips-all-zero-gradients", None),
+    ("sgd", mutants.SGDVelocityWithLearningRate, "sgd-velocity-holds-learning-rate", None),
+    ("adam", mutants.AdamLearningRateCopied, "adam-learning-rate-copied-at-construction", None),
+    ("adam", mutants.AdamScalesGradientInPlace, "adam-squares-gradient-in-place", None),
+    # DataLoader and the training loop at the edges
+    ("dataloader", mutants.DataLoaderExtraEmptyBatch, "dataloader-empty-batch-when-divisible", None),
+    ("dataloader", mutants.DataLoaderIteratorIsSelf, "dataloader-iterator-is-self", None),
+    ("train_epoch", mutants.train_epoch_zero_grad_after_step, "train-epoch-zero-grad-after-step", None),
+    ("train_epoch", mutants.train_epoch_divides_by_batches, "train-epoch-divides-by-full-batches", None),
 ]
 
 # Every bug of the seed notebook the catalogue must keep.

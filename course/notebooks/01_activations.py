@@ -71,6 +71,22 @@ np.random.seed(0)
 # на том же батче; хранить маску или выход дешевле, чем считать их снова.
 
 # %% [markdown]
+# ### Договорённости для всех слоёв курса
+#
+# Они действуют во всех ноутбуках, и скрытые тесты проверяют каждую — так ведут себя слои PyTorch:
+#
+# - **`forward` не меняет входной массив `x`, а `backward` — массив `grad_output`.** Оба принадлежат
+#   вызывающему коду: соседнему слою, циклу обучения. Результат считайте в новом массиве — никаких `x -= ...`,
+#   `np.maximum(x, 0, out=x)` или `grad_output *= ...`.
+# - **`backward` не портит кэш.** Массив, который вернул `forward`, после `backward` остаётся прежним (если этот
+#   же массив лежит у вас в кэше, не меняйте его на месте), а второй `backward` с тем же `grad_output` после того же
+#   `forward` даёт тот же градиент.
+# - **Тип данных сохраняется.** На входе `float32` — `forward` возвращает `float32`, и `backward` с `grad_output`
+#   типа `float32` возвращает `float32`; на входе `float64` — `float64` (не переходите к `float32` «для скорости»:
+#   пропадёт точность). Где в вычислении участвуют параметры слоя (они хранятся в `float64`), приведите результат
+#   к типу входа: `.astype(x.dtype)`.
+
+# %% [markdown]
 # ## 1.1. ReLU
 #
 # $$\mathrm{ReLU}(x) = \max(0, x), \qquad
@@ -136,7 +152,7 @@ gradient_check(ReLU(), x)
 print("✓ открытые тесты ReLU пройдены")
 
 # %% hidden id=relu_hidden points=2
-# Скрытые тесты ReLU (2 балла): случайные батчи, граница x = 0, батч из одного примера.
+# Скрытые тесты ReLU (2 балла): случайные батчи, граница x = 0, батч из одного примера; x, grad_output и кэш не меняются, тип float32/float64 сохраняется.
 from solutions.checks import check_relu
 check_relu(ReLU)
 
@@ -179,7 +195,10 @@ class Sigmoid(Layer):
         # @solution Sigmoid.forward
 
     def backward(self, grad_output):
-        """grad_output: dL/dy -> dL/dx = grad_output * y * (1 - y)."""
+        """grad_output: dL/dy -> dL/dx = grad_output * y * (1 - y).
+
+        Не меняйте на месте ни grad_output, ни кэш self._y: forward уже вернул этот массив.
+        """
         # @solution Sigmoid.backward
 
 
@@ -207,7 +226,7 @@ gradient_check(Sigmoid(), np.random.randn(4, 6) * 3)
 print("✓ открытые тесты Sigmoid пройдены")
 
 # %% hidden id=sigmoid_hidden points=2
-# Скрытые тесты Sigmoid (2 балла): случайные батчи, |x| до 1000 без переполнения, батч из одного примера.
+# Скрытые тесты Sigmoid (2 балла): случайные батчи, |x| до 1000 без переполнения, батч из одного примера; x, grad_output и кэш не меняются, тип float32/float64 сохраняется.
 from solutions.checks import check_sigmoid
 check_sigmoid(Sigmoid)
 
@@ -239,7 +258,10 @@ class Tanh(Layer):
         # @solution Tanh.forward
 
     def backward(self, grad_output):
-        """grad_output: dL/dy -> dL/dx = grad_output * (1 - y**2)."""
+        """grad_output: dL/dy -> dL/dx = grad_output * (1 - y**2).
+
+        Не меняйте на месте ни grad_output, ни кэш self._y: forward уже вернул этот массив.
+        """
         # @solution Tanh.backward
 
 
@@ -255,7 +277,7 @@ gradient_check(Tanh(), np.random.randn(4, 6) * 2)
 print("✓ открытые тесты Tanh пройдены")
 
 # %% hidden id=tanh_hidden points=2
-# Скрытые тесты Tanh (2 балла): случайные батчи, насыщение при |x| до 1000, батч из одного примера.
+# Скрытые тесты Tanh (2 балла): случайные батчи, насыщение при |x| до 1000, батч из одного примера; x, grad_output и кэш не меняются, тип float32/float64 сохраняется.
 from solutions.checks import check_tanh
 check_tanh(Tanh)
 

@@ -92,6 +92,9 @@ np.random.seed(0)
 #
 # `zero_grad()` контейнера просит обнулить градиенты каждый слой: как именно это сделать на месте, слой знает сам.
 #
+# Договорённости первого ноутбука действуют и для контейнера, и скрытые тесты их проверяют: `forward` не меняет
+# входной массив `x`, `backward` не меняет `grad_output` — контейнер просто передаёт массивы по цепочке слоёв.
+#
 # Удобства в духе PyTorch: `len(model)` — число слоёв, `model[i]` — $i$-й слой (в том числе `model[-1]`),
 # `model.add(layer)` — добавить слой в конец (возвращает `self`).
 
@@ -287,7 +290,7 @@ gradient_check(Sequential(Shift(0.5, "s"), Square("q"), Scale([2.0, -1.0, 0.5], 
 print("✓ открытые тесты Sequential пройдены")
 
 # %% hidden id=sequential_hidden points=3
-# Скрытые тесты Sequential (3 балла): порядок forward/backward, вложенный контейнер, parameters()/gradients() — сами массивы, train()/eval(), zero_grad, len, индексирование, add, пустой контейнер.
+# Скрытые тесты Sequential (3 балла): x и grad_output не меняются, parameters()/gradients() — списки, порядок forward/backward, вложенный контейнер, parameters()/gradients() — сами массивы, train()/eval(), zero_grad, len, индексирование, add, пустой контейнер.
 from solutions.checks import check_sequential
 check_sequential(Sequential)
 

@@ -91,8 +91,9 @@ np.random.seed(0)
 #   `Sigmoid` хранит свой выход $y$ и использует его в `backward`;
 # - случайные числа — из `np.random` (`np.random.rand`), чтобы `np.random.seed` делал обучение воспроизводимым
 #   (на этом держится и численная проверка градиента в открытых тестах);
-# - пожелания, которые на баллы не влияют: тип выхода совпадает с типом входа (маску приведите к `x.dtype`),
-#   и при $p = 1$ нет деления на ноль.
+# - тип выхода совпадает с типом входа, как у всех слоёв курса (маску приведите к `x.dtype`), а `backward` не меняет
+#   ни `grad_output`, ни маску в кэше — это проверяют скрытые тесты;
+# - пожелание, которое на баллы не влияет: при $p = 1$ нет деления на ноль.
 
 # %% solution id=dropout
 class Dropout(Layer):
@@ -188,8 +189,8 @@ with np.errstate(divide="raise", invalid="raise"):
             print("⚠ (на баллы не влияет) при p = 1 выход должен состоять из нулей")
     except FloatingPointError as error:
         print(f"⚠ (на баллы не влияет) Dropout(1.0): {error} — при p = 1 не делите на 1 - p = 0")
-if Dropout(p).forward(x.astype(np.float32)).dtype != np.float32:
-    print("⚠ (на баллы не влияет) на float32-входе выход стал не float32: приведите маску к x.dtype")
+y32 = Dropout(p).forward(x.astype(np.float32))
+assert y32.dtype == np.float32, f"на float32-входе выход стал {y32.dtype}: приведите маску к x.dtype"
 
 
 class FrozenMask(Layer):
@@ -214,7 +215,7 @@ gradient_check(frozen, x_small)
 print("✓ открытые тесты Dropout пройдены")
 
 # %% hidden id=dropout_hidden points=3
-# Скрытые тесты Dropout (3 балла): значения 0 или x / (1 - p) и доля нулей ≈ p для нескольких p, поэлементная и новая при каждом forward маска, та же маска в backward, режим eval, p = 0, значение по умолчанию.
+# Скрытые тесты Dropout (3 балла): x, grad_output и маска не меняются, тип данных сохраняется, значения 0 или x / (1 - p) и доля нулей ≈ p для нескольких p, поэлементная и новая при каждом forward маска, та же маска в backward, режим eval, p = 0, значение по умолчанию.
 from solutions.checks import check_dropout
 check_dropout(Dropout)
 

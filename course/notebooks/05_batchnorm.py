@@ -162,7 +162,13 @@ np.random.seed(0)
 # - нет `ValueError` при $N = 1$ в режиме обучения.
 #
 # `zero_grad` уже написан в базовом классе `Layer` и обнуляет массивы на месте — не переопределяйте его
-# созданием новых массивов: оптимизатор хранит ссылки на старые.
+# созданием новых массивов: оптимизатор хранит ссылки на старые. По той же причине `backward` прибавляет к
+# `grad_gamma` и `grad_beta` на месте (`+=`): скрытые тесты смотрят на массивы, которые `gradients()` вернул
+# до `backward`.
+#
+# Договорённости первого ноутбука действуют и здесь: `forward` не меняет `x` (не центрируйте его на месте),
+# `backward` не меняет `grad_output` и кэш, а тип данных сохраняется — `gamma` и `beta` хранятся в `float64`,
+# так что выход и градиент по входу приведите к типу `x` и `grad_output` (`.astype(x.dtype)`).
 
 # %% solution id=batchnorm
 class BatchNorm(Layer):
@@ -186,7 +192,8 @@ class BatchNorm(Layer):
           (momentum — вес нового батча; в running_var идёт НЕсмещённая дисперсия);
         - режим eval: нормируйте по running_mean и running_var, не меняя их;
         - x_hat = (x - mean) / sqrt(var + eps), y = gamma * x_hat + beta;
-        - сохраните в self._cache всё нужное для backward: x_hat, inv_std и режим (self.training).
+        - сохраните в self._cache всё нужное для backward: x_hat, inv_std и режим (self.training);
+        - не меняйте x на месте и верните y того же dtype, что x.
         """
         # @solution BatchNorm.forward
 
@@ -196,7 +203,8 @@ class BatchNorm(Layer):
         TODO:
         - ПРИБАВЬТЕ к grad_gamma и grad_beta их градиенты (суммы по батчу);
         - если forward был в режиме обучения — компактная формула из раздела 5.3;
-        - если в режиме eval — статистики константы: dx = grad_output * gamma * inv_std.
+        - если в режиме eval — статистики константы: dx = grad_output * gamma * inv_std;
+        - dx того же dtype, что grad_output; сам grad_output не меняйте.
         """
         # @solution BatchNorm.backward
 
@@ -316,7 +324,7 @@ gradient_check(bn.eval(), x)
 print("✓ открытые тесты BatchNorm.backward пройдены")
 
 # %% hidden id=batchnorm_hidden points=5
-# Скрытые тесты BatchNorm (5 баллов): оба режима, скользящие средние за несколько батчей, накопление градиентов, N = 1.
+# Скрытые тесты BatchNorm (5 баллов): x и grad_output не меняются, тип данных сохраняется, оба режима, скользящие средние за несколько батчей, накопление градиентов, N = 1.
 from solutions.checks import check_batchnorm
 check_batchnorm(BatchNorm)
 

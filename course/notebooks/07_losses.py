@@ -103,7 +103,7 @@ assert np.allclose(p[2], [0, 0, 1]), f"softmax([-1000, 0, 1000]) = {p[2]}, а д
 print("✓ открытые тесты softmax пройдены")
 
 # %% hidden id=softmax_hidden points=2
-# Скрытые тесты softmax (2 балла): случайные логиты, логиты до ±10000, одна строка, суммы по строкам.
+# Скрытые тесты softmax (2 балла): случайные логиты, логиты до ±10000, одна строка, суммы по строкам, x не меняется.
 from solutions.checks import check_softmax
 check_softmax(softmax)
 
@@ -155,7 +155,7 @@ for bad, why in (([0, -1], "метка -1"), ([0, 3], "метка 3 при num_c
 print("✓ открытые тесты one_hot_encode пройдены")
 
 # %% hidden id=one_hot_encode_hidden points=1
-# Скрытые тесты one_hot_encode (1 балл): несколько меток, метки типа int32, одна метка.
+# Скрытые тесты one_hot_encode (1 балл): несколько меток, метки типа int32, одна метка, тип float, ValueError на неверных метках.
 from solutions.checks import check_one_hot_encode
 check_one_hot_encode(one_hot_encode)
 
@@ -210,6 +210,12 @@ check_one_hot_encode(one_hot_encode)
 # - `backward()` **без аргументов**: функция потерь — конец цепочки, и $\partial L / \partial L = 1$.
 #   Он возвращает $\partial L / \partial z$ формы $(N, C)$ — это и есть `grad_output` для
 #   `model.backward(...)`. Всё нужное для него (вероятности, метки) `forward` сохраняет в кэш.
+# - `forward` не меняет ни предсказания, ни `target` (это массивы вызывающего кода), а `backward()` не портит
+#   кэш: второй вызов `backward()` после того же `forward` возвращает тот же градиент. Поэтому градиент собирайте
+#   в новом массиве (`probs.copy()`), а не вычитайте one-hot прямо из сохранённых вероятностей.
+# - На входах несовместимой формы `forward` бросает `ValueError`.
+#
+# Эти правила проверяют скрытые тесты обеих функций потерь.
 #
 # Для проверки градиента функции потерь пригодится своя версия `gradient_check`: она сравнивает
 # `backward()` с численной производной самого значения `forward(...)`.
@@ -251,7 +257,10 @@ class CrossEntropyLoss(Loss):
         # @solution CrossEntropyLoss.forward
 
     def backward(self):
-        """-> dL/dlogits формы (N, C): (softmax(logits) - one_hot(target)) / N."""
+        """-> dL/dlogits формы (N, C): (softmax(logits) - one_hot(target)) / N.
+
+        Соберите градиент в новом массиве: повторный backward() должен вернуть то же самое.
+        """
         # @solution CrossEntropyLoss.backward
 
 
@@ -295,7 +304,7 @@ loss_gradient_check(CrossEntropyLoss(), np.random.randn(4, 5) * 2, np.array([0, 
 print("✓ открытые тесты CrossEntropyLoss пройдены")
 
 # %% hidden id=cross_entropy_hidden points=3
-# Скрытые тесты CrossEntropyLoss (3 балла): потери и градиент на случайных логитах, логиты до ±1000, батч из одного примера, численный градиент.
+# Скрытые тесты CrossEntropyLoss (3 балла): число float, входы и кэш не меняются, ValueError на target формы (N, C), потери и градиент на случайных логитах, логиты до ±1000, батч из одного примера, численный градиент.
 from solutions.checks import check_cross_entropy
 check_cross_entropy(CrossEntropyLoss)
 
@@ -371,7 +380,10 @@ class MSELoss(Loss):
         # @solution MSELoss.forward
 
     def backward(self):
-        """-> dL/dprediction той же формы: 2 * (prediction - target) / (число ВСЕХ элементов)."""
+        """-> dL/dprediction той же формы: 2 * (prediction - target) / (число ВСЕХ элементов).
+
+        Кэш не меняйте: повторный backward() должен вернуть то же самое.
+        """
         # @solution MSELoss.backward
 
 
@@ -402,7 +414,7 @@ loss_gradient_check(MSELoss(), np.random.randn(4, 3), np.random.randn(4, 3))
 print("✓ открытые тесты MSELoss пройдены")
 
 # %% hidden id=mse_hidden points=2
-# Скрытые тесты MSELoss (2 балла): значение и градиент на массиве 5×3 и на векторе, численный градиент.
+# Скрытые тесты MSELoss (2 балла): число float, входы и кэш не меняются, ValueError на разных формах, значение и градиент на массиве 5×3 и на векторе, численный градиент.
 from solutions.checks import check_mse
 check_mse(MSELoss)
 

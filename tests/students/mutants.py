@@ -257,7 +257,7 @@ class SGDDampening(ok.SGDById):
             v = self.velocity.get(id(p), np.zeros_like(p))
             v = self.momentum * v + (1 - self.momentum) * g
             self.velocity[id(p)] = v
-            p -= self.lr * v
+            p -= self.learning_rate * v
 
 
 class SGDIgnoresMomentum(ok.SGDById):
@@ -265,7 +265,7 @@ class SGDIgnoresMomentum(ok.SGDById):
 
     def step(self):
         for p, g in zip(self.model.parameters(), self.model.gradients()):
-            p -= self.lr * g
+            p -= self.learning_rate * g
 
 
 class AdamNoBiasCorrection(ok.AdamEpsHat):
@@ -278,7 +278,7 @@ class AdamNoBiasCorrection(ok.AdamEpsHat):
         for p, g, (m, v) in zip(params, grads, self.moments):
             m[:] = self.beta1 * m + (1 - self.beta1) * g
             v[:] = self.beta2 * v + (1 - self.beta2) * g**2
-            p -= self.lr * m / (np.sqrt(v) + self.eps)
+            p -= self.learning_rate * m / (np.sqrt(v) + self.eps)
 
 
 class AdamEpsInsideSqrt(ok.AdamEpsHat):
@@ -293,7 +293,7 @@ class AdamEpsInsideSqrt(ok.AdamEpsHat):
             m[:] = self.beta1 * m + (1 - self.beta1) * g
             v[:] = self.beta2 * v + (1 - self.beta2) * g**2
             m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
-            p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+            p -= self.learning_rate * m_hat / np.sqrt(v_hat + self.eps)
 
 
 # --- losses ---------------------------------------------------------------------------------------
@@ -452,3 +452,328 @@ def evaluate_mean_of_batches(model, loader):
     """Averages the batch accuracies: a short last batch weighs as much as a full one."""
     model.eval()
     return float(np.mean([np.mean(model(x).argmax(axis=1) == y) for x, y in loader]))
+
+
+# --- round two: the contract's rules (issue 18) -----------------------------------------------------
+# 1. properties the visible tests check
+
+def softmax_shifts_in_place(x):
+    """Subtracts the row maximum from x itself (x -= ...): the caller's logits are changed."""
+    x -= x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def one_hot_int_matrix(labels, num_classes):
+    """Validates the labels but builds an integer matrix (np.zeros(..., dtype=int))."""
+    encoded = ok.one_hot_eye(labels, num_classes)
+    return encoded.astype(int)
+
+
+class CrossEntropyReturnsArray(ok.CrossEntropyLogSoftmax):
+    """forward returns a one-element array (np.mean(..., keepdims=True)) instead of a float."""
+
+    def forward(self, logits, target):
+        return np.array([super().forward(logits, target)])
+
+    __call__ = forward
+
+
+class CrossEntropyAcceptsOneHot(ok.CrossEntropyLogSoftmax):
+    """No shape check: a one-hot target (N, C) is used as fancy indices and silently gives a number."""
+
+    def forward(self, logits, target):
+        target = np.asarray(target)
+        if target.ndim == 2:
+            target = target.argmax(axis=1)
+        return super().forward(logits, target)
+
+    __call__ = forward
+
+
+class MSEBroadcasts(ok.MSEDot):
+    """No shape check: prediction (N, 1) against target (N,) broadcasts to an N×N difference."""
+
+    def forward(self, prediction, target):
+        diff = prediction - target
+        self.shape, self.residual = diff.shape, np.ravel(diff)
+        return float(self.residual @ self.residual / self.residual.size)
+
+
+class SequentialParametersTuple(ok.SequentialReduce):
+    """parameters() and gradients() return tuples: the visible tests ask for lists."""
+
+    def parameters(self):
+        return tuple(super().parameters())
+
+    def gradients(self):
+        return tuple(super().gradients())
+
+
+# 2. side effects
+
+class LinearScalesGradInPlace(ok.LinearEinsum):
+    """backward clips grad_output in place (np.clip(g, -1, 1, out=g)) after using it, "to keep it small":
+    its own results are right, the caller's array is not."""
+
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        np.clip(grad_output, -1.0, 1.0, out=grad_output)
+        return grad_input
+
+
+class SigmoidBackwardSpoilsOutput(ok.SigmoidViaTanh):
+    """backward turns the cached output into the derivative in place: self.out *= 1 - self.out."""
+
+    def backward(self, grad_output):
+        self.out *= 1.0 - self.out
+        return grad_output * self.out
+
+
+class TanhBackwardSquaresCache(ok.TanhViaSigmoid):
+    """backward squares the cached output in place (self.y **= 2): a second backward is wrong."""
+
+    def backward(self, grad_output):
+        self.y **= 2
+        return grad_output * (1 - self.y)
+
+
+class DropoutMasksInPlace(ok.DropoutBinomial):
+    """forward multiplies x by the mask in place (x *= mask): the caller's array is changed."""
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        self.keep = np.random.binomial(1, 1 - self.p, size=x.shape).astype(bool)
+        x *= self.keep / (1 - self.p)
+        return x
+
+
+class BatchNormCentresInPlace(ok.BatchNormCompact):
+    """forward centres x in place (x -= mean) before normalising."""
+
+    def forward(self, x):
+        if self.training and len(x) > 1:
+            mean = x.mean(0)
+            y = super().forward(x)
+            x -= mean
+            return y
+        return super().forward(x)
+
+
+class CrossEntropyBackwardInPlace(ok.CrossEntropyLogSoftmax):
+    """backward subtracts the one-hot from the cached probabilities in place: a second backward differs."""
+
+    def forward(self, logits, target):
+        loss = super().forward(logits, target)
+        self.probs = np.exp(self.log_probs)
+        return loss
+
+    __call__ = forward
+
+    def backward(self):
+        self.probs[np.arange(len(self.target)), self.target] -= 1
+        return self.probs / len(self.target)
+
+
+# 3. dtype
+
+class ReLUFloat64(ok.ReLUMultiplyMask):
+    """Casts to float64 first (x = np.asarray(x, dtype=float)): float32 in, float64 out."""
+
+    def forward(self, x):
+        return super().forward(np.asarray(x, dtype=float))
+
+
+class SigmoidFloat32(Layer):
+    """A float32 student: casts to float32, computes a stable sigmoid there and returns float32.  Right for
+    float32 data, but float64 in gives float32 out: the contract's dtype rule and the visible gradient
+    check (float64, tolerance 1e-6) reject it, so it is a bug (an accepted
+    alternative until issue 18)."""
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float32)
+        e = np.exp(-np.abs(x))
+        self.y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+        return self.y
+
+    def backward(self, grad_output):
+        return (grad_output * self.y * (1 - self.y)).astype(np.float32)
+
+
+class TanhFloat32(Layer):
+    """A float32 student: np.tanh of the input cast to float32; the float32 output is cached for backward.
+    float64 in gives float32 out, too imprecise for the visible tests: a bug (an accepted alternative until
+    issue 18)."""
+
+    def forward(self, x):
+        self.y = np.tanh(x.astype(np.float32))
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.y * self.y)
+
+
+class DropoutFloat64Mask(ok.DropoutBinomial):
+    """The scaled mask is a float64 array: float32 x times it is float64."""
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        self.mask = (np.random.rand(*x.shape) >= self.p) / (1.0 - self.p)
+        return x * self.mask
+
+    def backward(self, grad_output):
+        return grad_output * self.mask if self.training and self.p else grad_output
+
+
+class BatchNormFloat64(ok.BatchNormCompact):
+    """Returns gamma * x_hat + beta without a cast: float64 parameters make a float32 batch float64."""
+
+    def forward(self, x):
+        return super().forward(x).astype(np.float64)
+
+
+# 4. references held by the caller
+
+class LinearGradsRebound(ok.LinearEinsum):
+    """backward rebinds: self.grad_weight = self.grad_weight + ... (the optimizer keeps the old arrays)."""
+
+    def backward(self, grad_output):
+        self.grad_weight = self.grad_weight + self.x.T @ grad_output
+        if self.bias is not None:
+            self.grad_bias = self.grad_bias + grad_output.sum(axis=0)
+        return (grad_output @ self.weight.T).astype(grad_output.dtype)
+
+
+class BatchNormGradsRebound(ok.BatchNormCompact):
+    """backward rebinds: self.grad_gamma = self.grad_gamma + ... (the optimizer keeps the old arrays)."""
+
+    def backward(self, grad_output):
+        g = grad_output
+        self.grad_gamma = self.grad_gamma + (g * self.x_hat).sum(0)
+        self.grad_beta = self.grad_beta + g.sum(0)
+        if not self.used_batch_stats:
+            return (g * self.gamma * self.inv_std).astype(g.dtype)
+        n = len(g)
+        return (self.gamma * self.inv_std / n * (n * g - g.sum(0) - self.x_hat * (g * self.x_hat).sum(0))).astype(g.dtype)
+
+
+# 5. optimizers over time
+
+class SGDLearningRateCopied(ok.SGDById):
+    """Copies learning_rate into self._lr in __init__: a schedule that sets optimizer.learning_rate is ignored."""
+
+    def __init__(self, model, learning_rate=0.01, momentum=0.0):
+        super().__init__(model, learning_rate, momentum)
+        self._lr = learning_rate
+
+    def step(self):
+        for p, g in zip(self.model.parameters(), self.model.gradients()):
+            p -= self._lr * self.advance(p, g)
+
+
+class SGDSkipsZeroGradients(ok.SGDById):
+    """Skips a parameter whose gradient is all zero (if not g.any(): continue): its velocity stops moving it."""
+
+    def step(self):
+        for p, g in zip(self.model.parameters(), self.model.gradients()):
+            if g.any():
+                p -= self.learning_rate * self.advance(p, g)
+
+
+class SGDVelocityWithLearningRate(ok.SGDById):
+    """CS231n form v = μv - lr·g; p += v: the same as torch's only while the learning rate never changes."""
+
+    def step(self):
+        for p, g in zip(self.model.parameters(), self.model.gradients()):
+            v = self.momentum * self.velocity.get(id(p), np.zeros_like(p)) - self.learning_rate * g
+            self.velocity[id(p)] = v
+            p += v
+
+
+class AdamLearningRateCopied(ok.AdamEpsHat):
+    """Keeps the constructor's learning rate and swaps it back in for every step: a schedule is ignored."""
+
+    def __init__(self, model, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__(model, learning_rate, beta1, beta2, eps)
+        self.initial_lr = learning_rate
+
+    def step(self):
+        self.learning_rate = self.initial_lr
+        super().step()
+
+
+class AdamScalesGradientInPlace(ok.AdamEpsHat):
+    """Squares the gradient in place for v (g **= 2 after using it for m): the model's gradients change."""
+
+    def update_moments(self, m, v, g):
+        m[:] = self.beta1 * m + (1 - self.beta1) * g
+        g **= 2
+        v[:] = self.beta2 * v + (1 - self.beta2) * g
+
+
+# 6. DataLoader and the training loop at the edges
+
+class DataLoaderExtraEmptyBatch(ok.DataLoaderWithIterator):
+    """Counts batches as N // batch_size + 1: when batch_size divides N, len() is one too many and the
+    last batch is empty."""
+
+    def __len__(self):
+        n = len(self.dataset[0])
+        return n // self.batch_size if self.drop_last else n // self.batch_size + 1
+
+    def __iter__(self):
+        n = len(self.dataset[0])
+        order = self.random.permutation(n) if self.shuffle else np.arange(n)
+        for k in range(len(self)):
+            index = order[k * self.batch_size:(k + 1) * self.batch_size]
+            yield tuple(a[index] for a in self.dataset)
+
+
+class DataLoaderIteratorIsSelf(ok.DataLoaderWithIterator):
+    """__iter__ returns self and keeps the position in the object, reset only at StopIteration:
+    a pass cut short by break makes the next one start in the middle."""
+
+    def __iter__(self):
+        if getattr(self, "_epoch", None) is None:
+            n = len(self.dataset[0])
+            order = self.random.permutation(n) if self.shuffle else np.arange(n)
+            self._epoch = ok._BatchIterator(self.dataset, order, self.batch_size, self.drop_last)
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._epoch)
+        except StopIteration:
+            self._epoch = None
+            raise
+
+
+def train_epoch_zero_grad_after_step(model, loss_fn, optimizer, loader):
+    """Clears the gradients after each step instead of before each backward: the first batch steps with
+    whatever gradients the model arrived with."""
+    model.train()
+    total, count = 0.0, 0
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        optimizer.zero_grad()
+        total += loss * len(x)
+        count += len(x)
+    return total / count
+
+
+def train_epoch_divides_by_batches(model, loss_fn, optimizer, loader):
+    """Sums loss * batch size but divides by len(loader) * batch_size: too small with a short last batch."""
+    model.train()
+    total, batch_size = 0.0, None
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        batch_size = batch_size or len(x)
+        total += loss * len(x)
+    return total / (len(loader) * batch_size)

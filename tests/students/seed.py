@@ -63,7 +63,8 @@ def seed_softmax(x):
 
 
 def seed_one_hot_encode(labels, num_classes):
-    """Seed one-hot: zeros plus fancy-index assignment."""
+    """Seed one-hot: zeros plus fancy-index assignment.  Bug: labels are not checked (-1 marks the last class;
+    the visible tests ask for ValueError)."""
     batch_size = labels.shape[0]
     one_hot = np.zeros((batch_size, num_classes))
     one_hot[np.arange(batch_size), labels] = 1
@@ -76,7 +77,7 @@ class SeedBatchNormFixed(Layer):
     In the seed, ``grad_mean``'s second term sits on its own line, so it is a
     no-op statement.  The term is analytically zero — sum(x - mean) = 0 — so
     the formula stays exact.  Fixed: momentum direction, unbiased running_var,
-    += gradients, in-place zero_grad, an eval-mode backward, ValueError on N=1.
+    += gradients, in-place zero_grad, an eval-mode backward, ValueError on N=1, float32 kept.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
@@ -110,7 +111,7 @@ class SeedBatchNormFixed(Layer):
             var = self.running_var
         self.normalized = (x - mean) / np.sqrt(var + self.eps)
         output = self.gamma * self.normalized + self.beta
-        return output
+        return output.astype(x.dtype)
 
     def _update_running_stats(self, n):
         self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * self.batch_mean
@@ -135,8 +136,8 @@ class SeedBatchNormFixed(Layer):
         self._accumulate_param_grads(grad_output)
         grad_normalized = grad_output * self.gamma
         if not self.training:
-            return grad_normalized / np.sqrt(self.running_var + self.eps)
-        return self._batch_stats_backward(grad_normalized)
+            return (grad_normalized / np.sqrt(self.running_var + self.eps)).astype(grad_output.dtype)
+        return self._batch_stats_backward(grad_normalized).astype(grad_output.dtype)
 
     def parameters(self):
         return [self.gamma, self.beta]
@@ -345,7 +346,7 @@ class SeedBatchNormAsWritten(Layer):
             var = self.running_var
         self.normalized = (x - mean) / np.sqrt(var + self.eps)
         output = self.gamma * self.normalized + self.beta
-        return output
+        return output.astype(x.dtype)
 
     def backward(self, grad_output):
         n = self.input.shape[0]

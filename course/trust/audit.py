@@ -50,7 +50,7 @@ from ..jail.slots import acquire_slot
 from probes.runner import DEFINITIONS
 
 from . import record
-from .cheatscan import parse_cell
+from .cheatscan import AST_LOCK, parse_cell
 from ..nbgrader_run import ASSIGNMENT, python_settings
 from ..grading.results import FAILED, MISSING, read_all, write_result
 
@@ -71,7 +71,9 @@ def hidden_checks(source_notebook):
         if not meta.get("grade"):
             continue
         found = None
-        for node in ast.walk(ast.parse(cell.source)):
+        with AST_LOCK:
+            tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
                     and node.func.id[6:] in probes.UNITS and not node.keywords):
                 continue
@@ -99,6 +101,11 @@ def definitions(notebook, where=None):
     Each statement keeps its own lines where it can, so ``where`` (a list, if given) gets, for every
     line of the result, (cell number, line in that cell): a failure in the audit can point at the cell.
     """
+    with AST_LOCK:  # see course.trust.cheatscan.AST_LOCK
+        return _definitions(notebook, where)
+
+
+def _definitions(notebook, where):
     keep, places = [], []
     for number, cell in enumerate(notebook.cells, 1):
         if cell.cell_type != "code":
@@ -113,7 +120,7 @@ def definitions(notebook, where=None):
             text = "\n".join(lines[first - 1:node.end_lineno])
             try:
                 same = ast.dump(ast.parse(text).body[0]) == ast.dump(node)
-            except (SyntaxError, IndexError, ValueError):
+            except (SyntaxError, IndexError, ValueError, RecursionError, MemoryError):
                 same = False
             if not same:  # e.g. two statements on a line, or IPython syntax: fall back to the AST's text
                 text, first = ast.unparse(node), None

@@ -37,6 +37,7 @@ import builtins
 import json
 import os
 import re
+import threading
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -219,10 +220,16 @@ def _truncate(text, length=DETAIL_LENGTH):
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
+# CPython 3.11's AST constructor keeps its recursion depth in global state: two threads parsing at once
+# can fail with "SystemError: AST constructor recursion depth mismatch" (the audit runs in threads).
+# So can warnings.catch_warnings, which swaps process-wide filters.  Every parse here holds this lock.
+AST_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=4096)  # the course's own cells recur in every submission; trees are only read
 def parse_cell(source):
     """IPython source -> ast.Module (SyntaxError if it does not parse).  Never runs it."""
-    with warnings.catch_warnings():
+    with AST_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes etc. in student code are not our warnings
         if any(c in source for c in "%!?"):  # else there is no IPython syntax to turn into Python
             source = _ipython_to_python(source)

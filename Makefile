@@ -56,10 +56,10 @@ lab: $(STAMP)
 lab-student: $(STAMP)
 	$(BIN)/nncourse lab --student $(LAB_ARGS)
 
-# Regenerate source/nn_layers from course/notebooks + solutions, then release/ with nbgrader.
+# Regenerate source/nn_layers from course/authoring/templates + solutions, then release/ with nbgrader.
 notebooks: $(STAMP)
-	$(BIN)/python -m course.build
-	$(BIN)/python -m course.release
+	$(BIN)/python -m course.authoring.build
+	$(BIN)/python -m course.authoring.release
 
 # Mutation testing of the hidden checks (docs/grading-accuracy.md): cosmic-ray mutates a copy of the reference,
 # tests/mutation/oracle.py grades each mutant with the checks against the untouched reference, and the report

@@ -6,9 +6,9 @@ from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, Clear
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
                                     SaveAutoGrades)
 
-from course.nbgrader_plugins import (CompiledCheckCellMetadata, ExecuteSkippingDemos, HideTestInternals,
-                                     RedactHiddenTests, RobustOverwriteCells, StderrIsNotAFailure,
-                                     error_reply_is_an_error)
+from course.grading.plugins import (CompiledCheckCellMetadata, ExecuteSkippingDemos, RobustOverwriteCells,
+                                    StderrIsNotAFailure, error_reply_is_an_error)
+from course.reporting.plugins import HideTestInternals, RedactHiddenTests
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -67,5 +67,5 @@ c.GenerateFeedback.preprocessors = [
 # A graded cell is worth what both graders agree on: nbgrader in the student's kernel and the
 # out-of-kernel audit (run by `nncourse autograde` and `nncourse audit`), which no student code
 # can reach.  "min" (the default) takes the lower score; "nbgrader" or "audit" takes that one.
-# Every difference is flagged with both numbers.  (course/trust/record.py)
+# Every difference is flagged with both numbers.  (course/grading/record.py)
 c.Audit.grade_of_record = "min"

@@ -22,10 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course.classroom import STUDENTS, build_class  # noqa: E402
-from course.grading import Limits, autograde  # noqa: E402
+from course.authoring.apps import course_copy, generate_release, nbgrader  # noqa: E402
+from course.demo.classroom import STUDENTS, build_class  # noqa: E402
+from course.grading.client import autograde  # noqa: E402
+from course.grading.job import Limits  # noqa: E402
 from course.grading.results import FAILED, MISSING  # noqa: E402
-from course.nbgrader_run import ASSIGNMENT, course_copy, generate_release, nbgrader  # noqa: E402
+from course.settings import ASSIGNMENT  # noqa: E402
 
 HANGING = {"infinite_loop", "sigint_ignored", "output_flood", "memory_bomb", "segfault", "os_exit"}
 CELL_TIMEOUT = 30

@@ -22,11 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course.classroom import build_class  # noqa: E402
+from course.authoring.apps import course_copy, generate_release  # noqa: E402
+from course.demo.classroom import build_class  # noqa: E402
 from course.grading import gradebook, job  # noqa: E402
 from course.grading.results import assignment_structure  # noqa: E402
 from course.grading.station import Station  # noqa: E402
-from course.nbgrader_run import ASSIGNMENT, course_copy, generate_release  # noqa: E402
+from course.settings import ASSIGNMENT  # noqa: E402
 from course.trust.audit import audit_submission  # noqa: E402
 
 NOTEBOOK_STAGES = ("kernel start: launch", "kernel start: until ready", "notebook cells", "hidden checks",
@@ -106,7 +107,7 @@ def main():
                               k.startswith("  ")))
     print(f"\none submission ({args.student}, 8 notebooks), median of {args.rounds} rounds, seconds "
           f"(jailed: {stations['warm'].sandboxed})\n")
-    print(f"| stage | cold kernels | warm kernels |\n| --- | ---: | ---: |")
+    print("| stage | cold kernels | warm kernels |\n| --- | ---: | ---: |")
     for key in order:
         cold = statistics.median(r.get(key, 0.0) for r in results["cold"])
         warm = statistics.median(r.get(key, 0.0) for r in results["warm"])

@@ -3,39 +3,43 @@
 Each command drives nbgrader's own apps; this tool adds the build from
 templates, parallel autograding, per-question export with a status per
 notebook, the class report and the demo.  Run it from the course folder
-(the checkout), or pass --course.
+(the checkout), or pass --course.  Commands only parse, call the library and
+turn its exceptions into messages and exit codes (2: something to fix first).
 """
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
 
-from .trust.cheatscan import HIGH, save_flags, scan_course
-from .feedback import write_feedback
-from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
-from .grading.results import GRADED, assignment_structure, grading_flags, read_all
+from .settings import ROOT, CourseError, describe, load
+
+log = logging.getLogger("course")
+
 
 def cmd_release(args):
     """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
-    from . import build
+    from .authoring.release import release
 
-    if build.main([]) != 0:
-        return 1
-    nbgrader(args.course, "generate_assignment", ASSIGNMENT, "--force")
-    print(f"release/{ASSIGNMENT} regenerated; the gradebook knows the assignment")
+    target = release(args.course)
+    print(f"{target.relative_to(args.course)} regenerated; the gradebook knows the assignment")
     return 0
 
 
 def cmd_autograde(args):
     """Grade submissions in parallel, and audit them out of the kernel; resumable (only notebooks without a
     result are graded unless --force).  Locally with --jobs, or on Dask workers with --scheduler."""
-    from .grading import Limits, autograde
+    from .grading.client import autograde
+    from .grading.job import Limits
+    from .grading.results import GRADED
 
+    grading = load(args.course).grading
     start = time.perf_counter()
-    results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs, force=args.force,
-                        limits=Limits(cell_timeout=args.cell_timeout, job_timeout=args.job_timeout),
-                        progress=not args.quiet, scheduler=args.scheduler, warm_kernels=not args.cold_kernels,
-                        audit=not args.no_audit)
+    limits = Limits(cell_timeout=args.cell_timeout or grading.cell_timeout,
+                    job_timeout=args.job_timeout or grading.job_timeout)
+    results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs or grading.jobs,
+                        force=args.force, limits=limits, progress=not args.quiet, scheduler=args.scheduler,
+                        warm_kernels=not args.cold_kernels, audit=not args.no_audit)
     bad = [r for r in results if r is not None and r.status != GRADED]
     print(f"{len(results)} notebooks in {time.perf_counter() - start:.0f} s; "
           f"{len(bad)} not graded: " + ("; ".join(f"{r.student}/{r.notebook}: {r.status} ({r.reason})"
@@ -46,6 +50,8 @@ def cmd_autograde(args):
 def cmd_feedback(args):
     """Generate feedback HTML with nbgrader and scan it: a page that shows a hidden test or reference code
     is withheld (moved to grading/feedback-withheld/), the others stay in feedback/."""
+    from .reporting.feedback import write_feedback
+
     leaks, unwritten = write_feedback(args.course, args.jobs, args.student)
     for page, secret in leaks:
         print(f"WITHHELD {page.relative_to(args.course / 'feedback')}: shows {secret[:200]}", file=sys.stderr)
@@ -53,7 +59,7 @@ def cmd_feedback(args):
         print(f"NOT WRITTEN: nbgrader could not write the feedback of {student} (its log: grading/feedback.log)",
               file=sys.stderr)
     withheld = len({page for page, _ in leaks})
-    print(f"feedback written to feedback/<student>/{ASSIGNMENT}/ and scanned: "
+    print(f"feedback written to feedback/<student>/{load(args.course).assignment}/ and scanned: "
           + (f"{withheld} pages withheld in grading/feedback-withheld/, the rest show no hidden test or "
              "reference code" if withheld else "no hidden test or reference code shown"))
     return 1 if unwritten else 0
@@ -61,13 +67,17 @@ def cmd_feedback(args):
 
 def current_flags(course):
     """Scan the submissions as they are now (static, a second or two) and save the flags."""
-    flags = scan_course(course, ASSIGNMENT)
+    from .trust.cheatscan import save_flags, scan_course
+
+    flags = scan_course(course, load(course).assignment)
     save_flags(course, flags)
     return flags
 
 
 def cmd_scan(args):
     """Static cheat scan of every student code cell (never runs it); writes grading/flags.json."""
+    from .trust.flags import HIGH
+
     flags = current_flags(args.course)
     for f in flags:
         print(f"{f['severity']:<4}  {f['student']}/{f['notebook']}  {f['cell']}:{f['line']}  {f['rule']}: {f['detail']}")
@@ -81,7 +91,8 @@ def cmd_scan(args):
 def cmd_audit(args):
     """Re-grade every graded notebook out of the kernel, in a jail without the reference; flag mismatches and
     write the grades of record (c.Audit.grade_of_record, the lower of both by default) into the gradebook."""
-    from .trust.audit import audit_course, audit_flags
+    from .grading.reaudit import audit_course
+    from .trust.audit import audit_flags
 
     results = audit_course(args.course, students=args.student, jobs=args.jobs, progress=not args.quiet)
     flags = audit_flags(results)
@@ -93,6 +104,7 @@ def cmd_audit(args):
 
 def graded_results(course):
     """The status records (scores of record, nbgrader's and the audit's) and every flag."""
+    from .grading.results import grading_flags, read_all
     from .trust.audit import audit_flags
 
     results = read_all(course)
@@ -101,7 +113,8 @@ def graded_results(course):
 
 def cmd_export(args):
     """Per-question grades: a row per student, a column per graded cell, a status and cheat-scan flags per notebook."""
-    from .report import write_csv
+    from .grading.results import assignment_structure
+    from .reporting.export import write_csv
 
     output = args.output or args.course / "grades_per_question.csv"
     results, flags = graded_results(args.course)
@@ -112,7 +125,8 @@ def cmd_export(args):
 
 def cmd_report(args):
     """HTML class report with figures: score distributions, pass rate per test, submissions to check."""
-    from .report import write_report
+    from .grading.results import assignment_structure
+    from .reporting.report import write_report
 
     results, flags = graded_results(args.course)
     page = write_report(args.output or args.course / "report", results, assignment_structure(args.course), flags)
@@ -122,21 +136,30 @@ def cmd_report(args):
 
 def cmd_demo(args):
     """The whole flow on a simulated class: release, submissions, parallel autograde, feedback, export, report."""
-    from .demo import run_demo
+    from .demo.run import run_demo
 
     return run_demo(args.course, jobs=args.jobs)
 
 
 def cmd_lab(args):
     """JupyterLab on the course: the instructor's view with the formgrader, or --student for a student's copy of the release."""
-    from .lab import run
+    from .lab.server import run
 
     return run(args.course, student=args.student, folder=args.folder, fresh=args.fresh, port=args.port)
+
+
+def cmd_config(args):
+    """The course's options in nbgrader_config.py (c.Grading, c.Audit): current values and help."""
+    settings = load(args.course)
+    print(f"course folder {settings.root}, course id {settings.course_id!r}, gradebook {settings.db_url}\n")
+    print(describe(settings))
+    return 0
 
 
 def parser():
     main = argparse.ArgumentParser(prog="nncourse", description=__doc__.split("\n")[0])
     main.add_argument("--course", type=Path, default=ROOT, help="course folder (default: this checkout)")
+    main.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv: debugging detail)")
     sub = main.add_subparsers(dest="command", required=True)
 
     def add(name, func, **kwargs):
@@ -146,14 +169,14 @@ def parser():
 
     add("release", cmd_release)
     grade = add("autograde", cmd_autograde)
-    grade.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    grade.add_argument("--jobs", "-j", type=int, help="parallel workers (default c.Grading.jobs: 2)")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
     grade.add_argument("--notebook", action="append", help="grade only this notebook, e.g. 01_activations")
     grade.add_argument("--force", action="store_true", help="regrade notebooks that already have a result")
-    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
-    grade.add_argument("--job-timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    grade.add_argument("--cell-timeout", type=int, help="seconds per cell (default c.Grading.cell_timeout: 120)")
+    grade.add_argument("--job-timeout", type=int, help="seconds per notebook (default c.Grading.job_timeout: 600)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
-                       help="grade on Dask workers, e.g. tcp://10.0.0.5:8786 (see README); default: this machine")
+                       help="grade on Dask workers, e.g. tcp://10.0.0.5:8786 (see docs/scaling.md); default: this machine")
     grade.add_argument("--no-audit", action="store_true", help="skip the out-of-kernel audit (nncourse audit runs it later)")
     grade.add_argument("--cold-kernels", action="store_true",
                        help="start every kernel as a new Python process instead of forking it warm (slower)")
@@ -177,18 +200,29 @@ def parser():
     lab.add_argument("--folder", type=Path, help="the student's folder (default: <course>/.cache/lab-student)")
     lab.add_argument("--fresh", action="store_true", help="replace the student's copy by a new one from release/")
     lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default 8888, or a free one)")
+    add("config", cmd_config)
     return main
 
 
+def _logging(verbosity):
+    """The library logs to "course.*"; warnings always show, -v adds what it does, -vv the details."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s" if verbosity < 2 else "%(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if not verbosity else logging.INFO if verbosity == 1 else logging.DEBUG)
+
+
 def main(argv=None):
+    from .authoring.apps import NbgraderFailed
     from .jail.sandbox import Unavailable
 
     args = parser().parse_args(argv)
     args.course = args.course.resolve()
+    _logging(args.verbose)
     try:
         return args.func(args)
-    except Unavailable as refusal:
-        print(refusal, file=sys.stderr)
+    except (CourseError, Unavailable, NbgraderFailed) as problem:
+        print(f"nncourse {args.command}: {problem}", file=sys.stderr)
         return 2
 
 

@@ -44,7 +44,7 @@ def legacy_rng():
 @pytest.fixture(scope="session")
 def released_course(tmp_path_factory):
     """A course folder where nbgrader has generated the release (read-only: copy it)."""
-    from course.nbgrader_run import course_copy, generate_release
+    from course.authoring.apps import course_copy, generate_release
 
     root = course_copy(tmp_path_factory.mktemp("released"))
     generate_release(root)

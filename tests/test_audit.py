@@ -6,14 +6,14 @@ import math
 import nbformat
 import numpy as np
 import pytest
-
-from course import classroom
-from course.trust import audit
-from course.classroom import STUDENTS, Patch, build_class
-from course.nbgrader_run import ASSIGNMENT, ROOT
-from course.grading.results import NotebookResult
-from solutions.checks import UNITS
 from test_classroom import run_notebook
+
+from course.demo import classroom
+from course.demo.classroom import STUDENTS, Patch, build_class
+from course.grading.results import NotebookResult
+from course.settings import ASSIGNMENT, ROOT
+from course.trust import audit
+from solutions.checks import UNITS
 
 SOURCE = ROOT / "source" / ASSIGNMENT
 RELEASE = ROOT / "release" / ASSIGNMENT

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from course.grading import autograde
-from course.classroom import reference, submit, untouched
-from course.nbgrader_run import ASSIGNMENT, nbgrader
+from course.authoring.apps import nbgrader
+from course.demo.classroom import reference, submit, untouched
+from course.grading.client import autograde
 from course.grading.results import GRADED, read_all, status_dir
+from course.settings import ASSIGNMENT
 
 NOTEBOOKS = ["01_activations", "03_sequential"]
 GRADE = ("autograde", "--jobs", "2", "--quiet", "--notebook", NOTEBOOKS[0], "--notebook", NOTEBOOKS[1])

@@ -20,11 +20,12 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from course import lab
-from course.grading import autograde
-from course.classroom import reference, submit, untouched
-from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy
+from course.authoring.apps import course_copy
+from course.demo.classroom import reference, submit, untouched
+from course.grading.client import autograde
 from course.grading.results import GRADED, assignment_structure
+from course.lab import server as lab
+from course.settings import ASSIGNMENT, ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""The static cheat scan (course/trust/cheatscan.py): hostile code is flagged with the right rule,
+"""The static cheat scan (course/trust/cheatscan/): hostile code is flagged with the right rule,
 ordinary student code and the course's own notebooks are not, and nothing crashes it."""
 import ast
 import csv
@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from course.trust.cheatscan import HIGH, LOW, course_cells, load_flags, scan_cells, scan_course, scan_notebook
-from course.classroom import STUDENTS, build_class
 from course.cli import main as nncourse
-from course.report import per_question_rows, write_csv
+from course.demo.classroom import STUDENTS, build_class
 from course.grading.results import GRADED, NotebookResult
+from course.reporting.export import per_question_rows, write_csv
+from course.trust.cheatscan import (
+    HIGH,
+    LOW,
+    course_cells,
+    load_flags,
+    scan_cells,
+    scan_course,
+    scan_notebook,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "nn_layers"
@@ -380,7 +388,7 @@ EXPECTED_CLASS_FLAGS = {
 def class_course(tmp_path_factory):
     """A course folder with the committed release and source and the whole simulated class submitted."""
     root = tmp_path_factory.mktemp("scan_course")
-    for folder in ("release", "source"):
+    for folder in ("release", "source", "nbgrader_config.py"):
         (root / folder).symlink_to(ROOT / folder)
     build_class(RELEASE, SOURCE, root / "submitted")
     return root

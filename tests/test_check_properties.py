@@ -10,13 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from students import mutants
 
 from probes.core import CheckFailure, close, layer_contract
 from probes.losses import _loss_contract
 from probes.training import _Audit
-from solutions import (BatchNorm, CrossEntropyLoss, DataLoader, Dropout, Linear, MSELoss, ReLU, Sigmoid, Tanh,
-                       softmax)
-from students import mutants
+from solutions import (
+    BatchNorm,
+    CrossEntropyLoss,
+    DataLoader,
+    Dropout,
+    Linear,
+    MSELoss,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    softmax,
+)
 
 PROPERTIES = settings(max_examples=40, deadline=None, database=None)
 DTYPES = st.sampled_from([np.float32, np.float64])

@@ -4,11 +4,10 @@ import contextlib
 import io
 
 import pytest
-
-from solutions.checks import UNITS, CheckFailure
-from solutions.checks import grade
 from test_checks_accept import ALTERNATIVES
 from test_mutants import MUTANTS
+
+from solutions.checks import UNITS, CheckFailure, grade
 
 SEEDS = range(1, 6)
 

@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 import pytest
+from students import TOPIC, correct, seed
 
 from solutions.checks import UNITS, check
-from students import TOPIC, correct, seed
 
 # (unit, implementation, pytest id, xfail reason or None)
 ALTERNATIVES = [

@@ -1,4 +1,4 @@
-"""The simulated class (course/classroom.py).
+"""The simulated class (course/demo/classroom.py).
 
 Every student builds from the committed release and source; each differs from
 its base exactly where intended; every patch still finds its text in the
@@ -21,8 +21,16 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from course import classroom
-from course.classroom import ALL_CELLS, GRADE_IDS, STUDENTS, Expect, build_class, is_valid_json, strip_markers
+from course.demo import classroom
+from course.demo.classroom import (
+    ALL_CELLS,
+    GRADE_IDS,
+    STUDENTS,
+    Expect,
+    build_class,
+    is_valid_json,
+    strip_markers,
+)
 from course.grading.results import FAILED, GRADED, MISSING, assignment_structure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -411,7 +419,8 @@ def exploits_graded(released_course, tmp_path_factory):
     """The exploit students graded for real: nbgrader in the jailed kernel, then the audit (autograde runs both)."""
     import shutil
 
-    from course.grading import Limits, autograde
+    from course.grading.client import autograde
+    from course.grading.job import Limits
 
     course = Path(shutil.copytree(released_course, tmp_path_factory.mktemp("exploits") / "course", symlinks=True))
     build_class(course / "release" / "nn_layers", course / "source" / "nn_layers", course / "submitted", EXPLOITS)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from course.classroom import build_class
-from course.feedback import scan_feedback, write_feedback
-from course.grading import Limits, autograde
-from course.nbgrader_run import ASSIGNMENT
+from course.demo.classroom import build_class
+from course.grading.client import autograde
+from course.grading.job import Limits
+from course.reporting.feedback import scan_feedback, write_feedback
+from course.settings import ASSIGNMENT
 
 SCORE = re.compile(r"^Score: ([\d.]+) / ([\d.]+)")
 CYRILLIC = re.compile(r"[а-яё]", re.I)

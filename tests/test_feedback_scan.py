@@ -2,8 +2,8 @@
 and does not blame the grader for text the student wrote."""
 from pathlib import Path
 
-from course.feedback import hidden_lines, scan_feedback
-from course.nbgrader_run import ASSIGNMENT, ROOT
+from course.reporting.feedback import hidden_lines, scan_feedback
+from course.settings import ASSIGNMENT, ROOT
 
 HIGHLIGHTED = ('<div class="highlight"><pre><span class="n">check_relu</span><span class="p">(</span>'
                '<span class="n">ReLU</span><span class="p">)</span></pre></div>')
@@ -22,14 +22,16 @@ def test_hidden_lines_are_the_check_calls_of_the_source_notebooks():
 
 
 def test_a_highlighted_hidden_test_is_found(tmp_path):
-    (tmp_path / "source").symlink_to(ROOT / "source")
+    for name in ("source", "nbgrader_config.py"):
+        (tmp_path / name).symlink_to(ROOT / name)
     leaked = page(tmp_path, "ann", HIGHLIGHTED)
     page(tmp_path, "bob", "<p>CheckFailure: ReLU.forward: ещё не реализовано</p>")
     assert scan_feedback(tmp_path) == [(leaked, "check_relu(ReLU)")]
 
 
 def test_text_the_student_wrote_is_not_a_leak(tmp_path):
-    (tmp_path / "source").symlink_to(ROOT / "source")
+    for name in ("source", "nbgrader_config.py"):
+        (tmp_path / name).symlink_to(ROOT / name)
     page(tmp_path, "cid", HIGHLIGHTED)
     own = tmp_path / "submitted" / "cid" / ASSIGNMENT / "01_activations.ipynb"
     own.parent.mkdir(parents=True)

@@ -10,15 +10,16 @@ import filecmp
 import re
 import shutil
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course.feedback import scan_feedback
-from course.nbgrader_plugins import DEMO_SKIPPED, is_demo
-from course.nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release, nbgrader
+from course.authoring.apps import course_copy, generate_release, nbgrader
+from course.authoring.build import is_demo
+from course.grading.plugins import DEMO_SKIPPED
+from course.reporting.feedback import scan_feedback
+from course.settings import ASSIGNMENT, ROOT
 
 STUDENTS = ("reference", "untouched", "shadow")
 FAKE_CHECKS = "def __getattr__(name):\n    return lambda *args, **kwargs: print('✓ passed')\n"
@@ -44,7 +45,7 @@ def course(tmp_path_factory):
         seconds[student] = time.perf_counter() - start
         # nbgrader's own errors, not a kernel's teardown noise on its stderr.
         assert "| ERROR]" not in result.stderr, result.stderr[-3000:]
-    print(f"\nautograde of one full submission (8 notebooks): " +
+    print("\nautograde of one full submission (8 notebooks): " +
           ", ".join(f"{s} {t:.1f} s" for s, t in seconds.items()))
     nbgrader(root, "generate_feedback", ASSIGNMENT)
     return root

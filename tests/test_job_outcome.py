@@ -91,3 +91,18 @@ def test_the_scratch_path_is_scrubbed_from_reasons_and_logs():
     found = outcomes(Round(0, steps, text), pending=("01",))
     assert "/scratch/x" not in found["01"].reason and "/scratch/x" not in found["01"].log
     assert "autograded/s/01.ipynb" in found["01"].reason
+
+
+def test_both_backends_have_the_backends_interface():
+    """LocalPool and DaskPool are interchangeable for the client: the Protocol's methods, same signatures."""
+    import inspect
+
+    from course.grading.backend import Backend
+    from course.grading.dask_backend import DaskPool
+    from course.grading.local import LocalPool
+
+    for method in ("grade", "describe", "close"):
+        want = inspect.signature(getattr(Backend, method))
+        for backend in (LocalPool, DaskPool):
+            got = inspect.signature(getattr(backend, method))
+            assert got == want, f"{backend.__name__}.{method}{got} is not Backend.{method}{want}"

@@ -1,4 +1,4 @@
-"""course/lab.py without a browser: nbgrader's extensions load with the pinned versions,
+"""course/lab/server.py without a browser: nbgrader's extensions load with the pinned versions,
 the student's copy survives a restart, and each view serves what it should."""
 import re
 import subprocess
@@ -8,8 +8,9 @@ import urllib.request
 
 import psutil
 
-from course import lab
-from course.nbgrader_run import ASSIGNMENT, course_copy, hermetic_env
+from course.authoring.apps import course_copy, hermetic_env
+from course.lab import server as lab
+from course.settings import ASSIGNMENT
 
 NBGRADER_SERVER_EXTENSIONS = ("formgrader", "validate_assignment", "assignment_list", "course_list")
 

@@ -9,9 +9,9 @@ Cases with ids ``seed-*`` come from the seed student notebook.
 import re
 
 import pytest
+from students import TOPIC, correct, mutants, seed
 
 from solutions.checks import UNITS, CheckFailure, check
-from students import TOPIC, correct, mutants, seed
 
 # (unit, implementation, pytest id, xfail reason or None)
 MUTANTS = [

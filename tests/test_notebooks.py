@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from course import build
+from course.authoring import build
 from solutions.checks import UNITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ TAMPERED = {
 @pytest.mark.parametrize("what", sorted(TAMPERED))
 def test_the_compiled_metadata_check_rejects_what_nbgrader_rejects(what):
     """CompiledCheckCellMetadata (the autograder's, the schema compiled once) says what nbgrader's says."""
-    from course.nbgrader_plugins import CompiledMetadataValidator
+    from course.grading.plugins import CompiledMetadataValidator
 
     errors = []
     for validator in (MetadataValidatorV3(), CompiledMetadataValidator()):
@@ -75,7 +75,7 @@ def test_notebook_is_valid_nbgrader_v3_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     MetadataValidatorV3().validate_nb(nb)
-    from course.nbgrader_plugins import CompiledMetadataValidator
+    from course.grading.plugins import CompiledMetadataValidator
 
     CompiledMetadataValidator().validate_nb(nb)  # the autograder's own check accepts it too
     for cell in nb.cells:

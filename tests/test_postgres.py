@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from course.grading import COURSE_ID, Limits, autograde
-from course.classroom import build_class
-from course.nbgrader_run import ASSIGNMENT, nbgrader
+from course.authoring.apps import nbgrader
+from course.demo.classroom import build_class
+from course.grading.client import autograde
+from course.grading.job import Limits
 from course.grading.results import FAILED, GRADED
+from course.settings import ASSIGNMENT, ROOT, load
+
+COURSE_ID = load(ROOT).course_id
 
 pytestmark = pytest.mark.postgres
 NOTEBOOKS = ["01_activations", "03_sequential", "07_losses"]

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from probes.core import numeric_gradient
-
 from solutions import (
     BatchNorm,
     CrossEntropyLoss,

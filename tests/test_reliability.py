@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from course.grading import Limits, autograde
-from course.classroom import GRADE_IDS, STUDENTS, build_class
-from course.nbgrader_run import ASSIGNMENT
+from course.demo.classroom import GRADE_IDS, STUDENTS, build_class
+from course.grading.client import autograde
+from course.grading.job import Limits
 from course.grading.results import FAILED, GRADED, MISSING, assignment_structure
+from course.settings import ASSIGNMENT
 
 CASES = [name for name, student in STUDENTS.items() if student.kind in ("file", "tamper", "kernel", "noise")]
 LIMITS = Limits(cell_timeout=10, job_timeout=90)

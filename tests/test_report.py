@@ -3,8 +3,9 @@ import csv
 
 import pytest
 
-from course.report import per_question_rows, pass_rates, write_csv, write_report
 from course.grading.results import FAILED, GRADED, MANUAL, MISSING, NotebookResult
+from course.reporting.export import pass_rates, per_question_rows, write_csv
+from course.reporting.report import write_report
 
 STRUCTURE = {"01_a": {"q1": 2, "q2": 3}, "02_b": {"q3": 4}}
 SCRIPT = "<script>alert('x')</script>"
@@ -89,7 +90,7 @@ def test_grade_of_record_and_nbgrader_own_score_side_by_side():
 
 
 def test_grade_of_record_policies():
-    from course.trust.record import combine, of_record
+    from course.grading.record import combine, of_record
 
     audit = {"cells": {"q1": 0, "q2": 3, "q3": None}}
     assert of_record("min", {"q1": 2, "q2": 1, "q3": 4}, audit) == {"q1": 0, "q2": 1, "q3": 4}

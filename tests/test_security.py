@@ -10,7 +10,6 @@ loudly rather than pass vacuously.
 import errno
 import hashlib
 import json
-import os
 import shutil
 import socket
 import stat
@@ -24,14 +23,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course.demo.classroom import reference, untouched
+from course.grading.client import autograde
+from course.grading.job import Limits
+from course.grading.reaudit import audit_course
 from course.jail import sandbox
 from course.jail.syscalls import DENIED
-from course.trust.audit import audit_course, audit_flags, audit_notebook
-from course.grading import Limits, autograde
+from course.reporting.feedback import WITHHELD, scan_feedback, write_feedback
+from course.settings import ASSIGNMENT, ROOT
+from course.trust.audit import audit_flags, audit_notebook
 from course.trust.cheatscan import HIGH, scan_course
-from course.classroom import reference, untouched
-from course.feedback import WITHHELD, scan_feedback, write_feedback
-from course.nbgrader_run import ASSIGNMENT, ROOT
 
 pytestmark = pytest.mark.security
 NOTEBOOK = "01_activations"

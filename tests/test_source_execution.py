@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course.nbgrader_plugins import DEMO_SKIPPED, is_demo
+from course.authoring.build import is_demo
+from course.grading.plugins import DEMO_SKIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "source" / "nn_layers").glob("*.ipynb"))

@@ -27,10 +27,10 @@ PATTERNS = {why: re.compile(pattern, re.IGNORECASE) for why, pattern in RETIRED.
 def scanned_files():
     """Templates (with nn_helpers.py), the modules that hold hidden-check messages, and the
     student's nbgrader configuration (Validate's messages)."""
-    files = sorted((ROOT / "course" / "notebooks").glob("*.py"))
+    files = sorted((ROOT / "course" / "authoring" / "templates").glob("*.py"))
     files += sorted((ROOT / "probes").glob("*.py"))
     files += sorted((ROOT / "solutions" / "checks").glob("*.py"))
-    files += sorted((ROOT / "course" / "student").glob("*.py"))  # what Validate tells a student
+    files += sorted((ROOT / "course" / "lab" / "student").glob("*.py"))  # what Validate tells a student
     return files
 
 
@@ -46,11 +46,11 @@ def retired_terms(text):
 
 def test_the_scan_covers_the_course():
     names = {path.relative_to(ROOT).as_posix() for path in scanned_files()}
-    assert "course/notebooks/01_activations.py" in names and "course/notebooks/08_training.py" in names
-    assert "course/notebooks/nn_helpers.py" in names
+    assert "course/authoring/templates/01_activations.py" in names and "course/authoring/templates/08_training.py" in names
+    assert "course/authoring/templates/nn_helpers.py" in names
     assert "probes/batchnorm.py" in names and "probes/training.py" in names
     assert "solutions/checks/guards.py" in names
-    assert "course/student/nbgrader_config.py" in names
+    assert "course/lab/student/nbgrader_config.py" in names
 
 
 @pytest.mark.parametrize("text, line", [

@@ -2,12 +2,13 @@
 
 Stock nbgrader validates only graded cells, which here are the hidden tests (empty in the
 release), so an untouched notebook "passes".  The student's configuration
-(course/student/nbgrader_config.py, installed by `make lab-student` in the view's Jupyter
+(course/lab/student/nbgrader_config.py, installed by `make lab-student` in the view's Jupyter
 config folder) makes Validate check every cell and explain each failure in Russian.  These
 tests run the real `nbgrader validate` on a copy of the release as a student has it, and ask the
 Validate endpoint of a student's JupyterLab; tests/test_browser.py clicks the button.
 """
 import ast
+import itertools
 import json
 import re
 import runpy
@@ -20,9 +21,10 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from course import lab
-from course.classroom import STUDENTS, reference
-from course.nbgrader_run import ASSIGNMENT, ROOT, hermetic_env
+from course.authoring.apps import hermetic_env
+from course.demo.classroom import STUDENTS, reference
+from course.lab import server as lab
+from course.settings import ASSIGNMENT, ROOT
 
 RELEASE, SOURCE = ROOT / "release" / ASSIGNMENT, ROOT / "source" / ASSIGNMENT
 SUCCESS = "Success! Your notebook passes all the tests."
@@ -71,6 +73,23 @@ def load_config():
     config = Config()
     namespace = runpy.run_path(str(lab.STUDENT_NBGRADER_CONFIG), init_globals={"get_config": lambda: config})
     return namespace, config
+
+
+def test_the_students_copy_of_is_demo_agrees_with_the_courses():
+    """The student's configuration keeps its own is_demo (it is self-contained); it must say what the
+    autograder's says (course.authoring.build.is_demo) for every cell of the course and for tampered ones."""
+    from course.authoring.build import is_demo
+
+    namespace, _ = load_config()
+    cells = [cell for path in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells]
+    for kind, locked, grade, solution, grade_id in itertools.product(
+            ("code", "markdown"), (True, False), (True, False), (True, False), ("demo_curves", "relu", "")):
+        meta = {"locked": locked, "grade": grade, "solution": solution, "grade_id": grade_id}
+        cells.append(nbformat.NotebookNode({"cell_type": kind, "source": "", "metadata": {"nbgrader": meta}}))
+    cells.append(nbformat.NotebookNode({"cell_type": "code", "source": "", "metadata": {}}))
+    assert sum(is_demo(cell) for cell in cells) > 8
+    assert [namespace["is_demo"](cell) for cell in cells] == [is_demo(cell) for cell in cells]
 
 
 def test_the_config_sets_nbgraders_own_switches():

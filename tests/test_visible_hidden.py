@@ -7,12 +7,12 @@ Each visible cell is failed by at least one implementation of the catalogue, so 
 vacuous, and passed by the reference and every correct alternative.
 """
 import pytest
-
-from solutions.checks import UNITS, CheckFailure, check
 from students import TOPIC
 from test_checks_accept import ALTERNATIVES, _stand_in
 from test_mutants import MUTANTS
 from visible import run_visible, visible_cells
+
+from solutions.checks import UNITS, CheckFailure, check
 
 CELLS = visible_cells()
 

@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "nn_layers"
+from ..settings import ASSIGNMENT, ROOT, python_settings
 
 
 def hermetic_env(home):
@@ -32,29 +31,24 @@ def hermetic_env(home):
     return env
 
 
-def python_settings(blas_threads=None):
-    """Variables the kernels and the audit inherit: no GUI backend, quiet deprecations, and with
-    ``blas_threads``, that many BLAS threads (parallel kernels must not spin against each other)."""
-    settings = {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-    if blas_threads is not None:
-        settings.update({name: str(blas_threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                              "MKL_NUM_THREADS")})
-    return settings
-
-
 def grading_env(home, blas_threads):
     """The environment nbgrader grades in (and so what its kernels start from)."""
     return {**hermetic_env(home), **python_settings(blas_threads)}
 
 
+class NbgraderFailed(RuntimeError):
+    """An nbgrader app exited with an error."""
+
+
 def nbgrader(course_dir, *args, check=True, timeout=1800):
-    """``nbgrader <args>`` inside ``course_dir``; returns the CompletedProcess."""
+    """``nbgrader <args>`` inside ``course_dir``; returns the CompletedProcess (``NbgraderFailed`` if it
+    failed and ``check``)."""
     course_dir = Path(course_dir)
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=hermetic_env(course_dir / ".home"),
         capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        raise NbgraderFailed(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return result
 
 

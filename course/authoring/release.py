@@ -1,22 +1,46 @@
-"""Regenerate release/nn_layers/ with nbgrader generate_assignment.
+"""The one release path: templates -> source/ (``build``) -> release/ (nbgrader's generate_assignment).
 
-It runs in a scratch copy of the course, so the instructor's gradebook is not
-touched, then replaces the committed release folder.
-Usage: python -m course.release
+``release(course)`` rebuilds ``source/`` from the templates and runs
+``nbgrader generate_assignment`` in the course folder, which writes
+``release/`` and registers the assignment in the gradebook (`nncourse release`).
+``refresh()`` regenerates the committed ``release/`` of this checkout in a
+scratch copy of the course, so the instructor's gradebook is not touched
+(`make notebooks`).
+
+Usage: python -m course.authoring.release
 """
+import logging
 import shutil
 import sys
 import tempfile
 
-from .nbgrader_run import ASSIGNMENT, ROOT, course_copy, generate_release
+from ..settings import ASSIGNMENT, ROOT, CourseError
+from . import build
+from .apps import course_copy, generate_release, nbgrader
+
+log = logging.getLogger(__name__)
 
 
-def main():
+def release(course):
+    """Rebuild ``source/`` from the templates, then ``release/`` with nbgrader, in ``course``."""
+    if build.main([]) != 0:
+        raise CourseError("the templates do not build (see above)")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    return course / "release" / ASSIGNMENT
+
+
+def refresh():
+    """Regenerate this checkout's release/ in a scratch copy of the course."""
     with tempfile.TemporaryDirectory(prefix="nn-release-") as scratch:
         built = generate_release(course_copy(scratch))
         target = ROOT / "release" / ASSIGNMENT
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(built, target)
+    return target
+
+
+def main():
+    target = refresh()
     print(f"release regenerated: {target.relative_to(ROOT)} ({len(list(target.iterdir()))} files)")
     return 0
 

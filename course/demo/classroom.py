@@ -30,9 +30,8 @@ from typing import Callable
 
 import nbformat
 
-from .grading.results import FAILED, GRADED, MANUAL, MISSING
-
-ASSIGNMENT = "nn_layers"
+from ..grading.results import FAILED, GRADED, MANUAL, MISSING
+from ..settings import ASSIGNMENT
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

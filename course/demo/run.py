@@ -13,14 +13,17 @@ import sys
 import time
 from pathlib import Path
 
-from .trust.audit import audit_flags
-from .grading import Limits, autograde
-from .trust.cheatscan import save_flags, scan_course
+from ..authoring.apps import nbgrader
+from ..grading.client import autograde
+from ..grading.job import Limits
+from ..grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, grading_flags, read_all
+from ..reporting.export import write_csv
+from ..reporting.feedback import write_feedback
+from ..reporting.report import write_report
+from ..settings import ASSIGNMENT, ROOT
+from ..trust.audit import audit_flags
+from ..trust.cheatscan import save_flags, scan_course
 from .classroom import build_class
-from .feedback import write_feedback
-from .nbgrader_run import ASSIGNMENT, ROOT, nbgrader
-from .report import write_csv, write_report
-from .grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, grading_flags, read_all
 
 # Hostile students hang on purpose: the demo waits 15 s for a cell (the default is 120 s) and 45 s
 # for a notebook, and says so.

@@ -24,7 +24,7 @@ from nbgrader.converters.base import NbGraderException
 
 from ..jail.kernel import NOTEBOOK_ENV, REPORTS_ENV, SLOT_ENV, SOCKETS_ENV
 from ..jail.zygote import ENV as ZYGOTE_ENV
-from ..nbgrader_run import ASSIGNMENT, grading_env
+from ..authoring.apps import grading_env
 from . import profiling
 
 _mark = ""  # the job's marker: a log line "<mark> <notebook>" starts a notebook's part of the log
@@ -33,11 +33,11 @@ _mark = ""  # the job's marker: a log line "<mark> <notebook>" starts a notebook
 def _warm_up():
     """Build, once in the zygote, the schema validators every job would otherwise build for itself:
     nbformat's (0.14 s per job in benchmarks/profile_submission.py) and nbgrader's cell-metadata
-    schema (course.nbgrader_plugins.CompiledCheckCellMetadata)."""
+    schema (course.grading.plugins.CompiledCheckCellMetadata)."""
     import nbformat
     from nbgrader.nbgraderformat import MetadataValidator
 
-    from ..nbgrader_plugins import compiled_schema
+    from .plugins import compiled_schema
 
     for relaxed in (False, True):
         nbformat.validator.get_validator(4, nbformat.v4.nbformat_minor, relax_add_props=relaxed)
@@ -115,9 +115,9 @@ def run(scratch, student, notebooks, job):
         started, cpu_started = time.perf_counter(), time.process_time()
         app = AutogradeApp.instance()
         # The job's own SQLite gradebook, whatever database the course uses (e.g. PostgreSQL).
-        app.initialize([ASSIGNMENT, "--student", student, "--force", f"--Execute.timeout={job['cell_timeout']}",
+        app.initialize([job["assignment"], "--student", student, "--force", f"--Execute.timeout={job['cell_timeout']}",
                         f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"])
-        app.coursedir.assignment_id = ASSIGNMENT
+        app.coursedir.assignment_id = job["assignment"]
         profiling.span("nbgrader: set-up", started, cpu_started)
         with open(scratch / "progress", "a", buffering=1) as progress:
             if job.get("whole"):

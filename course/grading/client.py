@@ -6,23 +6,26 @@ folder into a ``Submission`` (plain bytes), hands the submissions to a backend
 arrives (course.grading.gradebook): it alone writes the course gradebook.
 """
 import dataclasses
-import os
+import logging
 import shutil
 import time
 from pathlib import Path
 
 from ..jail import sandbox
-from ..nbgrader_run import ASSIGNMENT
+from ..settings import CourseError, blas_threads, load
 from . import gradebook
+from .backend import Backend
 from .job import Limits, read_submission
 from .local import LocalPool, failed_outcome
 from .results import FAILED, MISSING, assignment_structure, read_result
 from .station import Station
 
+log = logging.getLogger(__name__)
+
 
 def students_in(root):
-    submitted = Path(root) / "submitted"
-    return sorted(p.name for p in submitted.iterdir() if (p / ASSIGNMENT).is_dir()) if submitted.exists() else []
+    submitted, assignment = Path(root) / "submitted", load(root).assignment
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) if submitted.exists() else []
 
 
 def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=None, progress=True,
@@ -33,11 +36,11 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
     ``audit``: re-grade each graded notebook out of the kernel too (course.trust.audit).
     """
     root = Path(root).resolve()
-    limits = dataclasses.replace(limits or Limits(), blas_threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    limits = dataclasses.replace(limits or Limits(), blas_threads=blas_threads(jobs))
     structure = assignment_structure(root)
     unknown = set(notebooks or ()) - set(structure)
     if unknown:
-        raise SystemExit(f"unknown notebooks: {', '.join(sorted(unknown))}")
+        raise CourseError(f"unknown notebooks: {', '.join(sorted(unknown))}")
     gradebook.check_assignment(root)
     students = list(students or students_in(root))
     wanted = [nb for nb in structure if not notebooks or nb in notebooks]
@@ -56,7 +59,7 @@ def autograde(root, students=None, notebooks=None, jobs=2, force=False, limits=N
 def _submissions(root, todo, structure, bar, failed):
     """A ``Submission`` per student with something to grade; records the notebooks that are missing."""
     for student, notebooks in todo.items():
-        folder = root / "submitted" / student / ASSIGNMENT
+        folder = root / "submitted" / student / load(root).assignment
         present = []
         for notebook in notebooks:
             if (folder / f"{notebook}.ipynb").is_file():
@@ -93,9 +96,10 @@ def _grade(root, todo, structure, jobs, limits, progress, scheduler, warm_kernel
     if scheduler:
         from .dask_backend import DaskPool
 
-        backend = DaskPool(scheduler, root)
+        backend: Backend = DaskPool(scheduler, root)
     else:
         backend = LocalPool(Station(root, root / "grading" / ".work", limits.blas_threads, warm_kernels), jobs)
+    log.info("grading %d notebooks of %d submissions on %s", total, len(todo), backend.describe())
     try:
         if progress and scheduler:
             bar.write(backend.describe())

@@ -19,18 +19,23 @@ rerun grades the rest.  A worker whose course files differ from the
 client's is refused before the batch, with the reason; should one join later,
 its station refuses every task (``Station.check``).
 """
+import logging
 import os
-import sys
+from collections.abc import Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
-from .job import grade
+from ..settings import CourseError
+from .job import Limits, Outcome, Submission, grade
 from .local import failed_outcome
 from .station import fingerprint, worker_station
+
+log = logging.getLogger(__name__)
 
 
 def _worker_fingerprint():
     """Run on each worker: the worker's course files (its station starts lazily, at the first task)."""
-    from ..nbgrader_run import ROOT
+    from ..settings import ROOT
 
     return {**fingerprint(ROOT), "root": str(ROOT), "root_user": os.geteuid() == 0}
 
@@ -56,28 +61,28 @@ class DaskPool:
         self.workers = sorted(w for w, fp in found.items() if fp["digest"] == self.expected["digest"])
         self.refused = {w: fp for w, fp in found.items() if w not in self.workers}
         for worker, fp in sorted(self.refused.items()):
-            print(f"REFUSED worker {worker}: its course files are {fp['digest']} (commit {fp['commit']}, "
-                  f"{fp['root']}), this course's are {self.expected['digest']} (commit {self.expected['commit']}): "
-                  f"check out the same commit there and restart the worker", file=sys.stderr, flush=True)
+            log.warning(f"REFUSED worker {worker}: its course files are {fp['digest']} (commit {fp['commit']}, "
+                        f"{fp['root']}), this course's are {self.expected['digest']} (commit "
+                        f"{self.expected['commit']}): check out the same commit there and restart the worker")
         unjailed = [w for w in self.workers if not found[w]["root_user"]]
         if unjailed:
-            print(f"WARNING: workers not running as root grade UNSANDBOXED: {', '.join(unjailed)}",
-                  file=sys.stderr, flush=True)
+            log.warning(f"workers not running as root grade UNSANDBOXED: {', '.join(unjailed)}")
         if not self.workers:
             self.client.close()
-            raise SystemExit(f"no Dask worker at {address} grades with this course's files "
+            raise CourseError(f"no Dask worker at {address} grades with this course's files "
                              f"({self.expected['digest']}, commit {self.expected['commit']})")
         info = self.client.scheduler_info()
         self.threads = sum(info["workers"].get(w, {}).get("nthreads", 1) for w in self.workers)
         self.dashboard = self.client.dashboard_link if "dashboard" in info.get("services", {}) else None
 
-    def describe(self):
+    def describe(self) -> str:
         text = f"Dask scheduler {self.client.scheduler.address}: {len(self.workers)} workers, {self.threads} threads"
         if self.refused:
             text += f", {len(self.refused)} refused"
         return text + (f"; dashboard {self.dashboard}" if self.dashboard else "")
 
-    def grade(self, submissions, limits, template, audit=True):
+    def grade(self, submissions: Iterable[Submission], limits: Limits, template: Path,
+              audit: bool = True) -> Iterator[Outcome]:
         """Yield an ``Outcome`` per submission as workers finish them; at most two tasks per thread in flight."""
         from distributed import as_completed
 
@@ -108,5 +113,5 @@ class DaskPool:
             yield outcome
             submit_more()
 
-    def close(self):
+    def close(self) -> None:
         self.client.close()

@@ -2,7 +2,7 @@
 
 Jobs never touch the course: they return an ``Outcome`` (course.grading.job),
 and only the process that runs ``autograde`` writes it down here: the grades of
-record (``course.trust.record``: nbgrader's and the audit's, combined) into the
+record (``course.grading.record``: nbgrader's and the audit's, combined) into the
 gradebook (one transaction per submission, retried while the database is
 busy), the graded files into ``autograded/``, the logs, and last the status
 records (``course.grading.results``), which mark the notebooks as done.
@@ -10,7 +10,6 @@ A client killed half-way leaves no record for what it did not finish, so a
 rerun grades exactly that again, and writing the same outcome twice changes
 nothing.
 """
-import functools
 import shutil
 import sqlite3
 import time
@@ -22,35 +21,35 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from ..jail import safefiles
-from ..nbgrader_run import ASSIGNMENT
-from ..trust import record as of_record
-from .job import COURSE_ID
+from ..settings import PROCESS_LOCK, CourseError, load
+from ..trust.audit import nbgrader_scores
+from . import record as of_record
 from .results import FAILED, MISSING, NotebookResult, write_result
 
 
-@functools.lru_cache(maxsize=None)
 def db_url(root):
     """The course gradebook as nbgrader_config.py sets it (CourseDirectory.db_url), SQLite by default.
 
     SQLite gets a 30 s busy timeout; any other database (e.g. PostgreSQL) is used as configured.
     """
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    root = Path(root)
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    url = CourseDirectory(config=config, root=str(root)).db_url
+    url = load(root).db_url
     if url.startswith("sqlite:") and "?" not in url:
         url += "?timeout=30"
     return url
 
 
+def open_gradebook(root):
+    """nbgrader's Gradebook on the course's database."""
+    return Gradebook(db_url(root), course_id=load(root).course_id)
+
+
 def check_assignment(root):
-    with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb:
+    assignment = load(root).assignment
+    with open_gradebook(root) as gb:
         try:
-            gb.find_assignment(ASSIGNMENT)
+            gb.find_assignment(assignment)
         except MissingEntry:
-            raise SystemExit(f"the gradebook has no assignment {ASSIGNMENT!r}: run the release command first") from None
+            raise CourseError(f"the gradebook has no assignment {assignment!r}: run `nncourse release` first") from None
 
 
 def template_db(root):
@@ -68,9 +67,9 @@ def template_db(root):
         return template / "gradebook.db"
     shutil.copy(Path(root) / "nbgrader_config.py", template / "nbgrader_config.py")
     shutil.copytree(Path(root) / "source", template / "source")
-    from ..nbgrader_run import nbgrader
+    from ..authoring.apps import nbgrader
 
-    nbgrader(template, "generate_assignment", ASSIGNMENT, "--force",
+    nbgrader(template, "generate_assignment", load(root).assignment, "--force",
              f"--CourseDirectory.db_url=sqlite:///{template / 'gradebook.db'}")
     return template / "gradebook.db"
 
@@ -83,17 +82,17 @@ def write_scores(root, student, notebooks):
 
 def _write_grades(root, student, notebooks):
     """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), one transaction."""
-    deadline = time.monotonic() + 300
+    deadline, assignment = time.monotonic() + 300, load(root).assignment
     while True:
         try:
-            with Gradebook(db_url(Path(root)), course_id=COURSE_ID) as gb, warnings.catch_warnings():
+            with open_gradebook(root) as gb, PROCESS_LOCK, warnings.catch_warnings():
                 # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
                 warnings.simplefilter("ignore", SAWarning)
                 gb.update_or_create_student(student)
-                gb.update_or_create_submission(ASSIGNMENT, student)
+                gb.update_or_create_submission(assignment, student)
                 for notebook, cells in notebooks.items():
                     for name, (score, _, manual) in cells.items():
-                        grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
+                        grade = gb.find_grade(name, notebook, assignment, student)
                         grade.auto_score = score
                         if manual is not None:
                             grade.needs_manual_grade = manual
@@ -108,7 +107,7 @@ def _write_grades(root, student, notebooks):
 def _write_files(root, student, files, notebook=None):
     """The outcome's files into autograded/: one graded notebook, or (notebook=None) every non-notebook file.
     Through directory fds only, replacing rather than following whatever is there (course.jail.safefiles)."""
-    target = Path(root) / "autograded" / student / ASSIGNMENT
+    target = Path(root) / "autograded" / student / load(root).assignment
     target.mkdir(parents=True, exist_ok=True)
     chosen = {}
     for name, data in files.items():
@@ -161,7 +160,7 @@ def record(root, outcome, structure):
 
 def missing(root, student, notebook, structure):
     """The record of a notebook that was not handed in (naming any notebook of an unexpected name)."""
-    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    folder = Path(root) / "submitted" / student / load(root).assignment
     unknown = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in structure)
     reason = f"{notebook}.ipynb was not submitted"
     if unknown:
@@ -170,3 +169,24 @@ def missing(root, student, notebook, structure):
     result = NotebookResult(student, notebook, MISSING, reason, cells)
     write_result(root, result)
     return result
+
+
+def apply_grade_of_record(root, results):
+    """Recompute the records' scores of record from nbgrader's and the audit's, write them into the
+    gradebook (one transaction per student) and the status records; return the records."""
+    choice = of_record.policy(root)
+    by_student = {}
+    for result in results:
+        if result.status in (FAILED, MISSING):
+            continue
+        own = nbgrader_scores(result)
+        scores = of_record.of_record(choice, own, result.audit)
+        result.nbgrader = own
+        result.cells = {gid: (scores.get(gid, score), maximum) for gid, (score, maximum) in result.cells.items()}
+        by_student.setdefault(result.student, []).append(result)
+    for student, student_results in by_student.items():
+        write_scores(root, student, {r.notebook: {gid: score for gid, (score, _) in r.cells.items()}
+                                     for r in student_results})
+        for result in student_results:
+            write_result(root, result)
+    return results

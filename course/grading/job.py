@@ -28,10 +28,8 @@ from pathlib import Path
 
 from ..jail import safefiles
 from ..jail.slots import acquire_slot
-from ..nbgrader_run import ASSIGNMENT
 from .results import FAILED, GRADED, MANUAL
 
-COURSE_ID = "nn-layers"
 MAX_SUBMISSION = 64 * 2**20   # bytes of submitted files a job accepts
 MAX_FILES = 1000              # files in a submission
 MAX_GRADED = 64 * 2**20       # bytes of graded files it sends back
@@ -79,19 +77,19 @@ class Outcome:
     station: str
 
 
-def read_submission(folder, student, notebooks, max_bytes=MAX_SUBMISSION):
+def read_submission(folder, student: str, notebooks, max_bytes: int = MAX_SUBMISSION) -> Submission:
     """The regular files of a submission folder as a ``Submission``: symlinks, hard links and special files
     are left out, never followed (course.jail.safefiles); too many files or bytes raise ``ValueError``."""
     files = safefiles.read_tree(folder, max_files=MAX_FILES, max_file=max_bytes, max_total=max_bytes)
     return Submission(student, tuple(notebooks), files)
 
 
-def _prepare(scratch, root, template, submission):
+def _prepare(scratch, root, template, submission, assignment):
     (scratch / "submitted" / submission.student).mkdir(parents=True)
     shutil.copy(root / "nbgrader_config.py", scratch / "nbgrader_config.py")
     (scratch / "source").symlink_to(root / "source")  # read only by nbgrader, never by the kernel
     shutil.copy(template, scratch / "gradebook.db")
-    folder = scratch / "submitted" / submission.student / ASSIGNMENT
+    folder = scratch / "submitted" / submission.student / assignment
     for name, data in submission.files.items():
         path = (folder / name).resolve()
         if folder.resolve() not in path.parents:
@@ -127,14 +125,14 @@ def _running(events):
 def _gradable(station, submission):
     """The notebooks nbgrader's converter would grade in one run: submitted, and in the assignment."""
     submitted = {Path(name).stem for name in submission.files if name.endswith(".ipynb") and "/" not in name}
-    return submitted & {p.stem for p in (station.root / "source" / ASSIGNMENT).glob("*.ipynb")}
+    return submitted & {p.stem for p in (station.root / "source" / station.settings.assignment).glob("*.ipynb")}
 
 
 def _supervise(station, scratch, submission, notebooks, limits, slot, sockets, whole, mark):
     """Run one child on ``notebooks`` (all in one converter run if ``whole``), killing it when a notebook
     overruns its budget; (exit status or "timeout", progress events)."""
     job = {"slot": slot, "sockets": sockets, "zygote": station.kernels.socket if station.kernels else None,
-           "whole": whole, "mark": mark,
+           "whole": whole, "mark": mark, "assignment": station.settings.assignment,
            "cell_timeout": limits.cell_timeout, "blas_threads": station.blas_threads,
            "memory": limits.memory, "file_size": limits.file_size, "profile": station.profile}
     (scratch / "progress").unlink(missing_ok=True)  # this child's events only
@@ -195,15 +193,15 @@ def failure_reason(status, log_text, limits):
     return errors or f"nbgrader stopped with status {status} without saying why (see the log)"
 
 
-def _grades(scratch, student, notebooks):
+def _grades(scratch, student, notebooks, settings):
     """{notebook: {grade_id: [score, max_score, needs_manual_grade]}} from the scratch gradebook."""
     from nbgrader.api import Gradebook
 
     if not notebooks:
         return {}
-    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", course_id=COURSE_ID) as gb:
+    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", course_id=settings.course_id) as gb:
         return {notebook: {g.name: [g.auto_score, g.max_score, bool(g.needs_manual_grade)]
-                           for g in gb.find_submission_notebook(notebook, ASSIGNMENT, student).grades}
+                           for g in gb.find_submission_notebook(notebook, settings.assignment, student).grades}
                 for notebook in notebooks}
 
 
@@ -273,7 +271,7 @@ def _audit(station, submission, notebooks, outcomes, slot, limits):
     """The out-of-kernel audit of the graded notebooks (course.trust.audit), in one jail."""
     from ..trust.audit import audit_submission
 
-    source = station.root / "source" / ASSIGNMENT
+    source = station.root / "source" / station.settings.assignment
     audits = audit_submission({nb: submission.files[f"{nb}.ipynb"] for nb in notebooks}, source,
                               source / "nn_helpers.py", slot, limits.cell_timeout,
                               station.kernels.socket if station.kernels else None, station.blas_threads)
@@ -360,7 +358,7 @@ def _read_round(scratch, status, events):
     return Round(status, events, log)
 
 
-def grade(station, submission, limits, template, audit=True):
+def grade(station, submission: Submission, limits: Limits, template: Path, audit: bool = True) -> Outcome:
     """Grade ``submission`` on ``station`` (and audit it, unless ``audit`` is false); an ``Outcome``.
     Never raises for what a student submitted."""
     scratch = station.scratch / f"{submission.student}--{uuid.uuid4().hex[:8]}"
@@ -370,19 +368,19 @@ def grade(station, submission, limits, template, audit=True):
     outcomes = {}
     try:
         try:
-            _prepare(scratch, station.root, template, submission)
+            _prepare(scratch, station.root, template, submission, station.settings.assignment)
         except (ValueError, OSError) as exc:
             reason = f"the submission could not be unpacked: {exc}"
             return _outcome(station, submission, {nb: NotebookOutcome(nb, FAILED, reason)
                                                   for nb in submission.notebooks}, {})
         pending = list(submission.notebooks)
         whole = len(pending) > 1 and set(pending) == _gradable(station, submission)
-        built = scratch / "autograded" / submission.student / ASSIGNMENT
+        built = scratch / "autograded" / submission.student / station.settings.assignment
         while pending:
             done_round = _read_round(scratch, *_supervise(station, scratch, submission, pending, limits, slot.number,
                                                           str(sockets), whole, mark))
             _, done = decided(pending, done_round.events)
-            grades = _grades(scratch, submission.student, done)
+            grades = _grades(scratch, submission.student, done, station.settings)
             timed_out = {nb: _timed_out_cells(built / f"{nb}.ipynb") for nb in done}
             outcomes.update(round_outcomes(pending, done_round, mark, grades, timed_out, _jail_verdicts(scratch),
                                            limits, str(scratch), kernel_output=_kernel_output(sockets)))

@@ -1,4 +1,4 @@
-"""The grade of record: what a graded cell is worth when two graders looked at it.
+"""The grade of record: what a graded cell is worth when two graders looked at it (gradebook.py writes it).
 
 nbgrader grades in the student's kernel; the audit (``course.trust.audit``)
 grades the same definitions out of it, where no student code can reach the
@@ -14,21 +14,12 @@ A cell the audit did not score (no audit yet, or it could not run) counts
 nbgrader's score.  The grading client writes the grade of record into the
 gradebook itself, so the formgrader, ``nbgrader export`` and the CSV agree.
 """
-from pathlib import Path
-
-POLICIES = ("min", "nbgrader", "audit")
-DEFAULT = "min"
+from ..settings import load
 
 
 def policy(root):
-    """``c.Audit.grade_of_record`` of the course at ``root`` ("min" when unset)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(root))).load_config()
-    choice = config.get("Audit", {}).get("grade_of_record", DEFAULT)
-    if choice not in POLICIES:
-        raise SystemExit(f"c.Audit.grade_of_record must be one of {', '.join(POLICIES)}, not {choice!r}")
-    return choice
+    """``c.Audit.grade_of_record`` of the course at ``root`` (course.settings.Audit)."""
+    return load(root).audit.grade_of_record
 
 
 def combine(choice, nbgrader_score, audit_score):

@@ -5,9 +5,12 @@ The parallel autograder writes one status record per graded notebook to
 the gradebook), so a submission that failed to grade is never an honest 0.
 """
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from ..jail import safefiles
+from ..settings import load
+from ..trust.flags import HIGH, flag
 
 GRADED = "graded"
 FAILED = "failed to grade"
@@ -22,7 +25,7 @@ class NotebookResult:
     notebook: str
     status: str
     reason: str = ""
-    cells: dict = field(default_factory=dict)  # grade_id -> [score of record, max_score] (course.trust.record)
+    cells: dict = field(default_factory=dict)  # grade_id -> [score of record, max_score] (course.grading.record)
     seconds: float = 0.0
     sandboxed: object = None  # True / False: was the kernel jailed (course.jail.sandbox); None: unknown
     audit: dict = field(default_factory=dict)  # course.trust.audit: {"cells": {grade_id: score}, "reasons", ...}
@@ -50,9 +53,7 @@ def status_path(root, student, notebook):
 def write_result(root, result):
     path = status_path(root, result.student, result.notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(result), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)  # a killed batch leaves either no record or a whole one
+    safefiles.write_json(path, asdict(result))  # a killed batch leaves either no record or a whole one
 
 
 def read_result(root, student, notebook):
@@ -72,9 +73,11 @@ def read_all(root):
     return results
 
 
-def assignment_structure(root, assignment="nn_layers"):
+def assignment_structure(root):
     """{notebook: {grade_id: max_points}} from the source notebooks, in order."""
     import nbformat
+
+    assignment = load(root).assignment
 
     structure = {}
     for path in sorted((Path(root) / "source" / assignment).glob("*.ipynb")):
@@ -87,7 +90,6 @@ def assignment_structure(root, assignment="nn_layers"):
 def grading_flags(results):
     """A flag (as the cheat scan's) for every notebook where a cell had to be interrupted: its score
     stands, but an instructor should know the student's code hung there."""
-    return [{"student": r.student, "notebook": r.notebook, "cell": f"cell {cell}", "line": "",
-             "rule": "timed-out", "severity": "high",
-             "detail": f"cell {cell} timed out and was interrupted; the cells after it ran"}
+    return [flag(r.student, r.notebook, f"cell {cell}", "", "timed-out", HIGH,
+                 f"cell {cell} timed out and was interrupted; the cells after it ran")
             for r in results for cell in (r.timed_out or [])]

@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 
 from ..jail import sandbox, zygote
-from ..nbgrader_run import ROOT, grading_env
+from ..authoring.apps import grading_env
+from ..settings import ROOT, blas_threads, load
 
 PACKAGES = ("course", "solutions", "probes")  # the grader, the reference and its checks, the probes
 # What a grading job imports: nbgrader (with the child), then what its first notebook would load lazily.
-JOB_IMPORTS = ("course.grading.child", "course.nbgrader_plugins", "ipykernel.kernelspec", "IPython.core.interactiveshell",
+JOB_IMPORTS = ("course.grading.child", "course.grading.plugins", "course.reporting.plugins", "ipykernel.kernelspec", "IPython.core.interactiveshell",
                "sqlalchemy.dialects.sqlite")
 
 
@@ -72,6 +73,7 @@ class Station:
 
     def __init__(self, root=ROOT, scratch=None, blas_threads=1, warm_kernels=True):
         self.root = Path(root).resolve()
+        self.settings = load(self.root)
         self.blas_threads = blas_threads
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.fingerprint = fingerprint(self.root)
@@ -151,6 +153,6 @@ def worker_station(nthreads):
     with _station_lock:
         if _station is None:
             scratch = Path(get_worker().local_directory) / "nncourse"
-            _station = Station(ROOT, scratch, blas_threads=max(1, (os.cpu_count() or 1) // max(1, nthreads)))
+            _station = Station(ROOT, scratch, blas_threads=blas_threads(nthreads))
             atexit.register(_station.close)
         return _station

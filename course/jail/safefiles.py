@@ -174,3 +174,14 @@ def write_tree(folder, files, mode=0o644):
                 os.close(fd)
     finally:
         os.close(root)
+
+
+def write_json(path, data):
+    """``data`` as JSON at ``path``, atomically: a reader sees the old file or the new one, never half."""
+    import json
+
+    fd = open_dir(os.path.dirname(os.path.abspath(path)))
+    try:
+        write_file(fd, os.path.basename(path), json.dumps(data, ensure_ascii=False, indent=1).encode())
+    finally:
+        os.close(fd)

@@ -43,6 +43,7 @@ import ctypes
 import errno
 import functools
 import json
+import logging
 import os
 import resource
 import shutil
@@ -271,9 +272,9 @@ def available():
         raise Unavailable(f"NNCOURSE_SANDBOX=require, but no jail can be built: {why}")
     if not _warned:
         bar = "!" * 78
-        print(f"{bar}\n!! WARNING: student code runs UNSANDBOXED: {why}.\n!! It can read the gradebook, the "
-              f"hidden tests and the reference, and use the network.\n!! Grade as root (e.g. in CI) to jail it."
-              f"\n{bar}", file=sys.stderr, flush=True)
+        logging.getLogger(__name__).warning(
+            f"{bar}\n!! WARNING: student code runs UNSANDBOXED: {why}.\n!! It can read the gradebook, the "
+            f"hidden tests and the reference, and use the network.\n!! Grade as root (e.g. in CI) to jail it.\n{bar}")
         _warned = True
     return False
 

@@ -30,6 +30,7 @@ import gc
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import resource
 import runpy
@@ -45,6 +46,7 @@ from pathlib import Path
 
 from . import sandbox
 
+log = logging.getLogger(__name__)
 ENV = "NNCOURSE_ZYGOTE"  # the kernel zygote's socket, for the kernel managers of a grading job
 SOCKET_NAME = "zygote.sock"
 KERNEL_IMPORTS = ("numpy", "matplotlib", "matplotlib.pyplot", "ipykernel.kernelapp", "ipykernel.ipkernel",
@@ -177,7 +179,7 @@ def start_kernel_zygote(kernel_env):
     try:
         return start(f"{__name__}:jailed_child", KERNEL_IMPORTS, env)
     except Refused as refusal:
-        print(f"warm kernels unavailable, kernels start cold: {refusal}", file=sys.stderr)
+        log.warning("warm kernels unavailable, kernels start cold: %s", refusal)
         return None
 
 
@@ -208,7 +210,7 @@ def spawn_kernel(spec, cmd, fds):
     try:
         return spawn_jailed(os.environ[ENV], spec, cmd[3], cmd[4:], fds=fds)
     except Refused as refusal:
-        print(f"warm kernel refused, starting it cold: {refusal}", file=sys.stderr)
+        log.warning("warm kernel refused, starting it cold: %s", refusal)
         return None
 
 
@@ -284,7 +286,8 @@ def _fork(entry, request, fds, zygote_pid):
         os._exit(127)
 
 
-def serve(folder, parent_pid, entry_name, imports):
+def _warm(entry_name, imports):
+    """Import the entry and the libraries, then freeze the heap: the fork's starting point."""
     module, function = entry_name.split(":")
     entry = getattr(importlib.import_module(module), function)
     for name in imports:
@@ -295,87 +298,116 @@ def serve(folder, parent_pid, entry_name, imports):
     # every object it scans, copying the whole heap into each fork.  Frozen objects are never scanned.
     gc.collect()
     gc.freeze()
-    sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:
-        return
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(str(Path(folder) / SOCKET_NAME))
-    listener.listen(64)
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
-    wake_up, woken = socket.socketpair()  # SIGCHLD wakes the loop at once: an ended process is reported at once
-    wake_up.setblocking(False)
-    woken.setblocking(False)
-    signal.set_wakeup_fd(wake_up.fileno())
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    selector.register(woken, selectors.EVENT_READ)
-    pid_of, connection_of = {}, {}  # connection -> pid, pid -> connection
-    me = os.getpid()
-    print("ready", flush=True)
+    return entry
 
-    def hang_up(connection):
-        pid = pid_of.pop(connection, None)
+
+class _Server:
+    """The zygote's event loop: accept a client, answer its one request with a fork, report the fork's
+    exit, and kill the fork when its client hangs up."""
+
+    def __init__(self, folder, entry):
+        self.entry, self.me = entry, os.getpid()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.listener.bind(str(Path(folder) / SOCKET_NAME))
+        self.listener.listen(64)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        wake_up, self.woken = socket.socketpair()  # SIGCHLD wakes the loop: an ended process is reported at once
+        wake_up.setblocking(False)
+        self.woken.setblocking(False)
+        signal.set_wakeup_fd(wake_up.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.selector.register(self.woken, selectors.EVENT_READ)
+        self._wake_up = wake_up
+        self.pid_of, self.connection_of = {}, {}  # connection -> pid, pid -> connection
+
+    def serve(self, parent_pid):
+        while os.getppid() == parent_pid:
+            for key, _ in self.selector.select(timeout=0.2):
+                if key.fileobj is self.woken:
+                    self._drain_wake_ups()
+                elif key.fileobj is self.listener:
+                    self.accept()
+                else:
+                    self.request(key.fileobj)
+            self.reap()
+
+    def _drain_wake_ups(self):
+        while True:
+            try:
+                self.woken.recv(4096)
+            except BlockingIOError:
+                return
+
+    def accept(self):
+        connection, _ = self.listener.accept()
+        self.selector.register(connection, selectors.EVENT_READ)
+
+    def request(self, connection):
+        """A client's one request (a fork), or, once it has its process, its hang-up."""
+        if connection in self.pid_of:
+            if not connection.recv(4096):
+                self.hang_up(connection)
+            return
+        try:
+            message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+        except OSError:
+            message, fds = b"", []
+        if not message:
+            self.hang_up(connection)
+            return
+        try:
+            request = json.loads(message)
+            if len(fds) not in (2, 3):
+                raise ValueError("expected the client's stdout and stderr, and at most a report pipe")
+            mine = {name: os.environ.get(name) for name in request.get("startup", {})}
+            if mine != request.get("startup", {}):
+                raise ValueError(f"this zygote started with {mine}, the request needs {request['startup']}")
+            pid = _fork(self.entry, request, fds, self.me)
+            self.pid_of[connection], self.connection_of[pid] = pid, connection
+            connection.send(json.dumps({"pid": pid}).encode())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            connection.send(json.dumps({"error": str(exc)}).encode())
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def hang_up(self, connection):
+        """A client gone: its process goes too."""
+        pid = self.pid_of.pop(connection, None)
         if pid is not None:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        selector.unregister(connection)
+        self.selector.unregister(connection)
         connection.close()
 
-    while os.getppid() == parent_pid:
-        for key, _ in selector.select(timeout=0.2):
-            if key.fileobj is woken:
-                while True:
-                    try:
-                        woken.recv(4096)
-                    except BlockingIOError:
-                        break
-                continue
-            if key.fileobj is listener:
-                connection, _ = listener.accept()
-                selector.register(connection, selectors.EVENT_READ)
-                continue
-            connection = key.fileobj
-            if connection in pid_of:  # only a hang-up is expected now
-                if not connection.recv(4096):
-                    hang_up(connection)
-                continue
-            try:
-                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
-            except OSError:
-                message, fds = b"", []
-            if not message:
-                hang_up(connection)
-                continue
-            try:
-                request = json.loads(message)
-                if len(fds) not in (2, 3):
-                    raise ValueError("expected the client's stdout and stderr, and at most a report pipe")
-                mine = {name: os.environ.get(name) for name in request.get("startup", {})}
-                if mine != request.get("startup", {}):
-                    raise ValueError(f"this zygote started with {mine}, the request needs {request['startup']}")
-                pid = _fork(entry, request, fds, me)
-                pid_of[connection], connection_of[pid] = pid, connection
-                connection.send(json.dumps({"pid": pid}).encode())
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                connection.send(json.dumps({"error": str(exc)}).encode())
-            finally:
-                for fd in fds:
-                    os.close(fd)
-        while connection_of:  # reap ended processes and tell their clients
+    def reap(self):
+        """Collect ended processes and tell their clients how they ended."""
+        while self.connection_of:
             try:
                 pid, wait_status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                break
+                return
             if pid == 0:
-                break
-            connection = connection_of.pop(pid, None)
-            if connection is not None and pid_of.pop(connection, None) is not None:
+                return
+            connection = self.connection_of.pop(pid, None)
+            if connection is not None and self.pid_of.pop(connection, None) is not None:
                 try:
                     connection.send(json.dumps({"exit": wait_status}).encode())
                 except OSError:
                     pass
+
+
+def serve(folder, parent_pid, entry_name, imports):
+    entry = _warm(entry_name, imports)
+    sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        return
+    server = _Server(folder, entry)
+    print("ready", flush=True)
+    server.serve(parent_pid)
 
 
 if __name__ == "__main__":

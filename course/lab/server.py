@@ -9,12 +9,12 @@
   nbgrader: the Validate button.  The formgrader, course list, assignment list
   and create-assignment tools are switched off (nbgrader's install docs show
   the same for students' machines).  The student's nbgrader configuration
-  (``course/student/nbgrader_config.py``: Validate reports failing visible tests)
+  (``course/lab/student/nbgrader_config.py``: Validate reports failing visible tests)
   goes into the view's Jupyter config folder, where a student's machine has it.
 
 Either way the server listens on 127.0.0.1 only, with a fresh token, and all
 Jupyter, IPython and matplotlib state goes to a hermetic HOME inside the folder
-it serves (``nbgrader_run.hermetic_env``).  ``start`` returns a ``LabServer``
+it serves (``course.authoring.apps.hermetic_env``).  ``start`` returns a ``LabServer``
 that the browser tests drive too, so they test exactly what ``make lab`` runs.
 """
 import json
@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .nbgrader_run import ASSIGNMENT, ROOT, hermetic_env
+from ..authoring.apps import hermetic_env
+from ..settings import ASSIGNMENT, ROOT, CourseError
 
 DEFAULT_PORT = 8888
 # What a student's ~/.jupyter/ holds: Validate checks every cell, not only the graded (hidden) ones.
@@ -75,7 +76,7 @@ def instructor_view(course=ROOT):
     """The course folder itself, nbgrader fully enabled (formgrader, create assignment)."""
     course = Path(course).resolve()
     if not (course / "nbgrader_config.py").is_file():
-        raise SystemExit(f"{course} is not a course folder (no nbgrader_config.py)")
+        raise CourseError(f"{course} is not a course folder (no nbgrader_config.py)")
     return LabView("instructor", course, course / ".home" / "lab", "")
 
 
@@ -85,7 +86,7 @@ def student_view(course=ROOT, folder=None, fresh=False):
     course = Path(course).resolve()
     release = course / "release" / ASSIGNMENT
     if not release.is_dir():
-        raise SystemExit(f"no release at {release}: run `make notebooks` first")
+        raise CourseError(f"no release at {release}: run `make notebooks` first")
     folder = Path(folder).resolve() if folder else course / STUDENT_FOLDER
     work = folder / ASSIGNMENT
     if fresh and work.exists():

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import nbformat
 
-from .jail import safefiles
-from .nbgrader_plugins import HIDDEN_MARKERS as MARKERS
-from .nbgrader_run import ASSIGNMENT, nbgrader
+from ..authoring.apps import nbgrader
+from ..jail import safefiles
+from ..settings import load
+from .plugins import HIDDEN_MARKERS as MARKERS
 
 SHINGLE = 20  # tokens: two or three lines of code; short idioms (np.maximum(x, 0)) stay below it
 TOKEN = re.compile(r"[^\W\d]\w*|\d+(?:\.\d+)?|[^\w\s]")
@@ -46,7 +47,7 @@ LOG = Path("grading") / "feedback.log"  # nbgrader's own log of the last run
 def hidden_lines(root):
     """Every code line inside a hidden-test region of the source notebooks."""
     lines = set()
-    for path in sorted((Path(root) / "source" / ASSIGNMENT).glob("*.ipynb")):
+    for path in sorted((Path(root) / "source" / load(root).assignment).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
                 lines |= {line.strip() for line in region.splitlines() if line.strip()}
@@ -89,7 +90,7 @@ def reference_shingles(root):
     for path in sorted(Path(solutions.__file__).parent.rglob("*.py")):
         secret |= shingles(path.read_text(encoding="utf-8"), code=True)
     given = set()
-    for path in sorted((Path(root) / "source" / ASSIGNMENT).iterdir()):
+    for path in sorted((Path(root) / "source" / load(root).assignment).iterdir()):
         if path.suffix == ".ipynb":
             for cell in nbformat.read(path, as_version=4).cells:
                 given |= shingles(REGION.sub("", cell.source), code=True)
@@ -105,7 +106,7 @@ def page_text(path):
 def _own_text(root, student, notebook):
     """Every string of the student's submitted notebook (sources, outputs), or "" if there is none."""
     try:
-        fd = safefiles.open_dir(str(Path(root) / "submitted" / student / ASSIGNMENT))
+        fd = safefiles.open_dir(str(Path(root) / "submitted" / student / load(root).assignment))
     except (OSError, safefiles.Refused):
         return ""
     try:
@@ -148,7 +149,7 @@ def page_leaks(root, page, student):
 def scan_feedback(root):
     """[(page, secret)] for every secret a feedback page shows that its student did not write."""
     root = Path(root)
-    return [(page, secret) for page in sorted((root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    return [(page, secret) for page in sorted((root / "feedback").glob(f"*/{load(root).assignment}/*.html"))
             for secret in page_leaks(root, page, page.parts[-3])]
 
 
@@ -167,7 +168,8 @@ def write_feedback(root, jobs=2, students=None):
     the leak scan.  Leaking pages are withheld (``withhold``).  Returns (leaks, students whose feedback
     nbgrader could not write)."""
     root = Path(root)
-    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}"))
+    assignment = load(root).assignment
+    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}"))
     wanted = [s for s in graded if not students or s in students]
     shares = [wanted[i::jobs] for i in range(max(1, min(jobs, len(wanted))))]
 
@@ -175,7 +177,7 @@ def write_feedback(root, jobs=2, students=None):
         others = [s for s in graded if s not in share]
         exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
         # "*": nothing but the notebooks' pages, never a file that sat beside them in autograded/
-        return nbgrader(root, "generate_feedback", ASSIGNMENT, "--force", "--CourseDirectory.ignore=['*']",
+        return nbgrader(root, "generate_feedback", assignment, "--force", "--CourseDirectory.ignore=['*']",
                         *exclude, check=False).stderr
 
     if wanted:
@@ -184,8 +186,8 @@ def write_feedback(root, jobs=2, students=None):
         (root / LOG).parent.mkdir(parents=True, exist_ok=True)
         (root / LOG).write_text("\n".join(logs), encoding="utf-8")
     failed = [s for s in wanted
-              if {p.stem for p in (root / "autograded" / s / ASSIGNMENT).glob("*.ipynb")}
-              - {p.stem for p in (root / "feedback" / s / ASSIGNMENT).glob("*.html")}]
+              if {p.stem for p in (root / "autograded" / s / assignment).glob("*.ipynb")}
+              - {p.stem for p in (root / "feedback" / s / assignment).glob("*.html")}]
     leaks = [(page, secret) for page, secret in scan_feedback(root) if page.parts[-3] in wanted]
     withhold(root, leaks)
     return leaks, failed

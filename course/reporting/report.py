@@ -1,189 +1,21 @@
-"""Per-question grade CSV and an HTML class report with figures.
+"""The HTML class report with figures, from the per-question table (``course.reporting.export``).
 
-Input is what the parallel autograder records (``course.grading.results``): one
-``NotebookResult`` per (student, notebook) and the assignment structure
-``{notebook: {grade_id: max_points}}``.
-
-A notebook that failed to grade, is missing, or has no record yet gets EMPTY
-score cells and total, never 0, so it can never pass for an honest 0; the
-student's overall total is empty too then.  Everything a student controls
-(ids, failure reasons, cheat-scan details) is escaped in the HTML.
+Everything a student controls (ids, failure reasons, cheat-scan details) is escaped in the HTML.
 """
-import csv
 import datetime
 import html
 from pathlib import Path
 
-from .grading.results import FAILED, GRADED, MANUAL, MISSING
-
-NOT_GRADED = "not graded yet"  # no record for this (student, notebook) at all
-# Worst last: the overall status of a student is the worst of their notebooks.
-SEVERITY = {GRADED: 0, MANUAL: 1, NOT_GRADED: 2, FAILED: 3, MISSING: 4}
-SCORED = (GRADED, MANUAL)  # statuses whose cell scores are real grades
+from ..grading.results import FAILED, GRADED, MANUAL, MISSING
+from ..trust.audit import unsandboxed as why_unsandboxed
+from .export import (NOT_GRADED, SEVERITY, _fmt, _index, _layout, _students, flags_by_notebook, nbgrader_total,
+                     notebook_total, pass_rates, per_question_rows, status_of)
 COLOURS = {GRADED: "#d8f0d8", MANUAL: "#fff2b3", NOT_GRADED: "#e4e8f0",
            FAILED: "#f7c6c6", MISSING: "#dddddd"}
 FLAGGED = "#fbd3a5"
 FIGURE_COLOURS = {GRADED: "#4c9a4c", MANUAL: "#e0b000", NOT_GRADED: "#8fa3c7",
                   FAILED: "#c83c3c", MISSING: "#999999"}
 FIGURES = {"scores": "scores.png", "pass_rates": "pass_rates.png", "statuses": "statuses.png"}
-
-
-# ---------------------------------------------------------------- data ----
-
-def _layout(results, structure):
-    """{notebook: {grade_id: max}}: the structure in order, plus anything only the results know."""
-    layout = {nb: dict(cells) for nb, cells in structure.items()}
-    for r in results:
-        cells = layout.setdefault(r.notebook, {})
-        for grade_id, (_, maximum) in r.cells.items():
-            cells.setdefault(grade_id, maximum)
-    return layout
-
-
-def _num(x):
-    """A score as int when whole (CSV shows 2, not 2.0), else float."""
-    if x is None:
-        return None
-    x = float(x)
-    return int(x) if x.is_integer() else x
-
-
-def _fmt(x):
-    return "" if x is None else f"{_num(x):g}"
-
-
-def _index(results):
-    index = {}
-    for r in results:
-        index[r.student, r.notebook] = r
-    return index
-
-
-def _students(results):
-    return sorted({r.student for r in results})
-
-
-def notebook_total(result):
-    """Sum of the known cell scores, or None when the notebook has no real grade."""
-    if result is None or result.status not in SCORED:
-        return None
-    return _num(sum(score for score, _ in result.cells.values() if score is not None))
-
-
-def nbgrader_total(result):
-    """nbgrader's own total for a graded notebook (before the audit's say), or None."""
-    if result is None or result.status not in SCORED or not result.nbgrader:
-        return None
-    return _num(sum(score for score in result.nbgrader.values() if score is not None))
-
-
-def status_of(result):
-    return NOT_GRADED if result is None else result.status
-
-
-def overall_status(statuses):
-    """"graded" if every notebook is graded; else the worst status first, then every
-    non-graded status with its notebooks, e.g. "failed to grade: 02_linear; missing: 08_training".
-
-    ``statuses`` is {notebook: status}."""
-    bad = {}
-    for notebook, status in statuses.items():
-        if status != GRADED:
-            bad.setdefault(status, []).append(notebook)
-    if not bad:
-        return GRADED
-    order = sorted(bad, key=lambda s: -SEVERITY.get(s, len(SEVERITY)))
-    return "; ".join(f"{s}: {', '.join(bad[s])}" for s in order)
-
-
-def flags_by_notebook(flags):
-    """{(student, notebook): [flag, ...]} of cheat-scan flags (course.trust.cheatscan)."""
-    grouped = {}
-    for f in flags or ():
-        grouped.setdefault((str(f.get("student", "")), str(f.get("notebook", ""))), []).append(f)
-    return grouped
-
-
-def flag_summary(flags):
-    """Short text for a CSV cell: the rules in order of appearance, with a count when repeated."""
-    counts = {}
-    for f in flags:
-        counts[f.get("rule", "")] = counts.get(f.get("rule", ""), 0) + 1
-    return "; ".join(rule if n == 1 else f"{rule} x{n}" for rule, n in counts.items())
-
-
-def per_question_rows(results, structure, flags=None):
-    """(header, rows) of the per-question grade table, one row per student.
-
-    Columns: student; per notebook ``<nb>/<grade_id>``..., ``<nb>/total`` (the grades of
-    record), ``<nb>/nbgrader`` (nbgrader's own total), ``<nb>/status``, ``<nb>/reason`` (and
-    ``<nb>/flags``, the cheat-scan and audit flags, when ``flags`` is given); then ``total``,
-    ``max_total``, ``status``.  Scores are numbers, empty cells are "" (never 0)."""
-    layout = _layout(results, structure)
-    index = _index(results)
-    flagged = flags_by_notebook(flags)
-    extra = ["flags"] if flags is not None else []
-    header = ["student"]
-    for nb, cells in layout.items():
-        header += [f"{nb}/{g}" for g in cells] + [f"{nb}/{c}" for c in ("total", "nbgrader", "status", "reason",
-                                                                          *extra)]
-    header += ["total", "max_total", "status"]
-    max_total = _num(sum(m for cells in layout.values() for m in cells.values()))
-
-    rows = []
-    for student in _students(results):
-        row, totals, statuses = [student], [], {}
-        for nb, cells in layout.items():
-            r = index.get((student, nb))
-            status, total = status_of(r), notebook_total(r)
-            for g in cells:
-                score = r.cells.get(g, (None, None))[0] if total is not None else None
-                row.append("" if score is None else _num(score))
-            own = nbgrader_total(r)
-            row += ["" if total is None else total, "" if own is None else own, status, r.reason if r else ""]
-            row += [flag_summary(flagged.get((student, nb), []))] if extra else []
-            totals.append(total)
-            statuses[nb] = status
-        complete = all(t is not None for t in totals)
-        row += [_num(sum(totals)) if complete else "", max_total, overall_status(statuses)]
-        rows.append(row)
-    return header, rows
-
-
-def _csv_safe(value):
-    """Numbers as 2 / 1.5; text that a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, (int, float)):
-        return f"{value:g}"
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def write_csv(path, results, structure, flags=None):
-    header, rows = per_question_rows(results, structure, flags)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows([_csv_safe(v) for v in row] for row in rows)
-    return path
-
-
-def pass_rates(results, structure):
-    """Per graded cell: (notebook, grade_id, full_marks, graded_students), lowest pass rate first.
-
-    Only notebooks with status "graded" count; a cell nobody has been graded on yet
-    (graded_students == 0) sorts last."""
-    layout = _layout(results, structure)
-    rates = []
-    for nb, cells in layout.items():
-        graded = [r for r in results if r.notebook == nb and r.status == GRADED]
-        for g, maximum in cells.items():
-            scores = [r.cells.get(g, (None, maximum))[0] for r in graded]
-            full = sum(1 for s in scores if s is not None and s >= maximum - 1e-9)
-            rates.append((nb, g, full, len(graded)))
-    order = {(nb, g): i for i, (nb, g, _, _) in enumerate(rates)}
-    return sorted(rates, key=lambda t: (t[3] == 0, t[2] / t[3] if t[3] else 0, order[t[0], t[1]]))
 
 
 # ------------------------------------------------------------- figures ----
@@ -375,117 +207,125 @@ def _attention(results, layout, students, flags):
     return sorted(items, key=lambda t: (-SEVERITY.get(t[2], 0), not t[3], t[0], t[1]))
 
 
-def write_report(out_dir, results, structure, flags=None):
-    """Write out_dir/report.html and its PNG figures next to it; return the HTML path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    layout = _layout(results, structure)
-    students = _students(results)
-    index = _index(results)
-    _, rows = per_question_rows(results, structure)
-    nb_max = {nb: sum(cells.values()) for nb, cells in layout.items()}
-    max_total = sum(nb_max.values())
+class _Class:
+    """What every part of the report reads: the results indexed, the layout, the per-question table by name."""
 
-    statuses_by_nb = {nb: [status_of(index.get((s, nb))) for s in students] for nb in layout}
-    all_statuses = [s for v in statuses_by_nb.values() for s in v]
+    def __init__(self, results, structure, flags):
+        self.results, self.flags = results, flags
+        self.layout = _layout(results, structure)
+        self.students = _students(results)
+        self.index = _index(results)
+        header, rows = per_question_rows(results, structure)
+        self.table = {row[0]: dict(zip(header, row)) for row in rows}  # columns by name
+        self.nb_max = {nb: sum(cells.values()) for nb, cells in self.layout.items()}
+        self.max_total = sum(self.nb_max.values())
+        self.statuses = {nb: [status_of(self.index.get((s, nb))) for s in self.students] for nb in self.layout}
+        self.totals = [row["total"] for row in self.table.values() if row["total"] != ""]
+        self.flag_map = flags_by_notebook(flags)
+        self.rates = pass_rates(results, structure)
+
+    def pct(self, x):
+        return f"{100 * x / self.max_total:.1f} %" if self.max_total else "—"
+
+
+def _median(values):
+    ordered, n = sorted(values), len(values)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def _summary(c):
+    """(label, value) rows of the summary table."""
+    all_statuses = [s for v in c.statuses.values() for s in v]
     counts = {s: all_statuses.count(s) for s in SEVERITY}
-    totals = [row[-3] for row in rows if row[-3] != ""]
-    complete = sum(1 for row in rows if row[-1] == GRADED)
-    rates = pass_rates(results, structure)
-    flag_map = flags_by_notebook(flags)
-    from .trust.audit import unsandboxed as why_unsandboxed
-
-    unsandboxed = why_unsandboxed(results)
-    audited = [r for r in results if (r.audit or {}).get("cells")]
-    if audited:
-        mismatched = sum(any(f.get("rule") == "audit-mismatch" for f in flag_map.get((r.student, r.notebook), ()))
-                         for r in audited)
-    _plot_scores(out_dir / FIGURES["scores"], results, layout)
-    _plot_pass_rates(out_dir / FIGURES["pass_rates"], rates)
-    _plot_statuses(out_dir / FIGURES["statuses"], statuses_by_nb)
-
-    def pct(x):
-        return f"{100 * x / max_total:.1f} %" if max_total else "—"
-
-    summary = [
-        ("students", len(students)),
-        ("notebooks per student", len(layout)),
-        ("students fully graded", f"{complete} of {len(students)}"),
-    ]
+    complete = sum(1 for row in c.table.values() if row["status"] == GRADED)
+    summary = [("students", len(c.students)), ("notebooks per student", len(c.layout)),
+               ("students fully graded", f"{complete} of {len(c.students)}")]
     summary += [(f"notebooks — {s}", counts[s]) for s in SEVERITY if counts[s] or s in (GRADED, FAILED)]
-    if totals:
-        totals_sorted = sorted(totals)
-        mean = sum(totals) / len(totals)
-        median = totals_sorted[len(totals) // 2] if len(totals) % 2 else \
-            (totals_sorted[len(totals) // 2 - 1] + totals_sorted[len(totals) // 2]) / 2
-        summary += [(f"mean total (n = {len(totals)} with every notebook scored)",
-                     f"{mean:.1f} / {_fmt(max_total)} ({pct(mean)})"),
-                    ("median total", f"{_fmt(median)} / {_fmt(max_total)} ({pct(median)})")]
+    if c.totals:
+        mean, median = sum(c.totals) / len(c.totals), _median(c.totals)
+        summary += [(f"mean total (n = {len(c.totals)} with every notebook scored)",
+                     f"{mean:.1f} / {_fmt(c.max_total)} ({c.pct(mean)})"),
+                    ("median total", f"{_fmt(median)} / {_fmt(c.max_total)} ({c.pct(median)})")]
     else:
         summary.append(("mean total", "— (no student has every notebook scored)"))
+    audited = [r for r in c.results if (r.audit or {}).get("cells")]
+    mismatched = sum(any(f.get("rule") == "audit-mismatch" for f in c.flag_map.get((r.student, r.notebook), ()))
+                     for r in audited)
     summary.append(("out-of-kernel audit", f"{len(audited)} notebooks audited, {mismatched} differ from "
                                            "nbgrader (flagged audit-mismatch)" if audited else "not run"))
-    seconds = [(r.seconds, r) for r in results if r.seconds]
+    seconds = [(r.seconds, r) for r in c.results if r.seconds]
     if seconds:
         slowest = max(seconds, key=lambda t: t[0])[1]
         summary.append(("grading time", f"{sum(s for s, _ in seconds):.0f} s in all; slowest "
                                         f"{slowest.seconds:.1f} s ({slowest.student} / {slowest.notebook})"))
+    return summary
 
-    parts = [
+
+def _head(c):
+    unsandboxed = why_unsandboxed(c.results)
+    return [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>Grading report</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Grading report</h1>",
         f'<p class="muted">generated {_e(datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))}; '
-        f"maximum {_e(_fmt(max_total))} points over {len(layout)} notebooks</p>",
+        f"maximum {_e(_fmt(c.max_total))} points over {len(c.layout)} notebooks</p>",
         *([f'<p class="warning">UNSANDBOXED: {_e(unsandboxed)}. Student code could read the gradebook, '
            "the hidden tests and the reference: treat these grades as untrusted.</p>"] if unsandboxed else []),
         "<h2>Summary</h2>", '<table class="summary">',
-        *(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in summary),
+        *(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in _summary(c)),
         "</table>",
     ]
 
-    attention = _attention(results, layout, students, flags)
-    parts.append(f"<h2>Needs attention ({len(attention)})</h2>")
-    if attention:
-        parts += ['<div class=scroll><table><thead><tr><th class=name>student</th><th class=name>notebook</th>'
-                  '<th class=name>status</th><th class=name>reason</th></tr></thead><tbody>']
-        parts += [f'<tr><td class=name>{_e(s)}</td><td class=name>{_e(nb)}</td>'
-                  f'<td class=name style="background:{FLAGGED if fl else COLOURS.get(st, "#fff")}">'
-                  f'{_e(st)}{" + flagged" if fl else ""}</td>'
-                  f'<td class=text>{_e(why)}</td></tr>' for s, nb, st, fl, why in attention]
-        parts.append("</tbody></table></div>")
-    else:
-        parts.append("<p>none: every submission graded, nothing flagged</p>")
 
+def _attention_section(c):
+    attention = _attention(c.results, c.layout, c.students, c.flags)
+    parts = [f"<h2>Needs attention ({len(attention)})</h2>"]
+    if not attention:
+        return parts + ["<p>none: every submission graded, nothing flagged</p>"]
+    parts += ['<div class=scroll><table><thead><tr><th class=name>student</th><th class=name>notebook</th>'
+              '<th class=name>status</th><th class=name>reason</th></tr></thead><tbody>']
+    parts += [f'<tr><td class=name>{_e(s)}</td><td class=name>{_e(nb)}</td>'
+              f'<td class=name style="background:{FLAGGED if fl else COLOURS.get(st, "#fff")}">'
+              f'{_e(st)}{" + flagged" if fl else ""}</td>'
+              f'<td class=text>{_e(why)}</td></tr>' for s, nb, st, fl, why in attention]
+    return parts + ["</tbody></table></div>"]
+
+
+def _students_section(c):
     legend = "".join(f'<span style="background:{COLOURS[s]}">{_e(s)}</span>' for s in SEVERITY)
-    parts += ["<h2>Students</h2>",
-              f'<p class="legend muted">{legend} &nbsp;cells show score/max; '
-              "“?” = awaiting manual grading, ⚑ = flagged by the cheat scan; hover a cell for the reason</p>",
-              '<div class=scroll><table><thead><tr><th class=name>student</th>',
-              *(f'<th title="{_e(nb)}">{_e(_short(nb).split(chr(10))[0])}<br>'
-                f'<span class=muted>/{_e(_fmt(nb_max[nb]))}</span></th>' for nb in layout),
-              f'<th>total<br><span class=muted>/{_e(_fmt(max_total))}</span></th>'
-              '<th class=name>status</th></tr></thead><tbody>']
-    for student, row in zip(students, rows):
-        overall = row[-1]
-        worst = max((status_of(index.get((student, nb))) for nb in layout),
+    parts = ["<h2>Students</h2>",
+             f'<p class="legend muted">{legend} &nbsp;cells show score/max; '
+             "“?” = awaiting manual grading, ⚑ = flagged by the cheat scan; hover a cell for the reason</p>",
+             '<div class=scroll><table><thead><tr><th class=name>student</th>',
+             *(f'<th title="{_e(nb)}">{_e(_short(nb).split(chr(10))[0])}<br>'
+               f'<span class=muted>/{_e(_fmt(c.nb_max[nb]))}</span></th>' for nb in c.layout),
+             f'<th>total<br><span class=muted>/{_e(_fmt(c.max_total))}</span></th>'
+             '<th class=name>status</th></tr></thead><tbody>']
+    for student in c.students:
+        row = c.table[student]
+        worst = max((status_of(c.index.get((student, nb))) for nb in c.layout),
                     key=lambda s: SEVERITY.get(s, len(SEVERITY)), default=GRADED)
         parts.append(f"<tr><td class=name>{_e(student)}</td>"
-                     + "".join(_cell(index.get((student, nb)), nb_max[nb], flag_map.get((student, nb), ()))
-                               for nb in layout)
-                     + f"<td><b>{_e(_fmt(row[-3] if row[-3] != '' else None))}</b></td>"
-                     + f'<td class=name style="background:{COLOURS[worst]}">{_e(overall)}</td></tr>')
+                     + "".join(_cell(c.index.get((student, nb)), c.nb_max[nb], c.flag_map.get((student, nb), ()))
+                               for nb in c.layout)
+                     + f"<td><b>{_e(_fmt(row['total'] if row['total'] != '' else None))}</b></td>"
+                     + f'<td class=name style="background:{COLOURS[worst]}">{_e(row["status"])}</td></tr>')
     means = []
-    for nb in layout:
-        graded = [notebook_total(index[s, nb]) for s in students
-                  if (s, nb) in index and index[s, nb].status == GRADED]
+    for nb in c.layout:
+        graded = [notebook_total(c.index[s, nb]) for s in c.students
+                  if (s, nb) in c.index and c.index[s, nb].status == GRADED]
         means.append(f"<td>{sum(graded) / len(graded):.1f}</td>" if graded else "<td>—</td>")
-    parts += ["</tbody><tfoot><tr><td class=name>mean of graded</td>", *means,
-              f"<td>{sum(totals) / len(totals):.1f}</td>" if totals else "<td>—</td>",
-              "<td></td></tr></tfoot></table></div>"]
+    return parts + ["</tbody><tfoot><tr><td class=name>mean of graded</td>", *means,
+                    f"<td>{sum(c.totals) / len(c.totals):.1f}</td>" if c.totals else "<td>—</td>",
+                    "<td></td></tr></tfoot></table></div>"]
 
-    parts += [
+
+def _figures_section(c, out_dir):
+    _plot_scores(out_dir / FIGURES["scores"], c.results, c.layout)
+    _plot_pass_rates(out_dir / FIGURES["pass_rates"], c.rates)
+    _plot_statuses(out_dir / FIGURES["statuses"], c.statuses)
+    return [
         "<h2>Figures</h2>",
         f'<img src="{FIGURES["scores"]}" alt="score distribution per notebook">',
         '<p class="muted">Each dot is one graded submission; boxes show the quartiles and median. '
@@ -494,9 +334,16 @@ def write_report(out_dir, results, structure, flags=None):
         '<p class="muted">Share of students graded on that notebook who got full points on the '
         "test; the tests most students fail are on top.</p>",
         f'<img src="{FIGURES["statuses"]}" alt="grading status per notebook">',
-        _flags_section(flags),
-        "</body></html>",
     ]
+
+
+def write_report(out_dir, results, structure, flags=None):
+    """Write out_dir/report.html and its PNG figures next to it; return the HTML path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    c = _Class(results, structure, flags)
+    parts = [*_head(c), *_attention_section(c), *_students_section(c), *_figures_section(c, out_dir),
+             _flags_section(flags), "</body></html>"]
     path = out_dir / "report.html"
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path

@@ -39,20 +39,17 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
-from ..jail import safefiles, sandbox, zygote
-from ..jail.slots import acquire_slot
 from probes.runner import DEFINITIONS
 
-from . import record
+from ..jail import safefiles, sandbox, zygote
+from ..settings import python_settings
 from .cheatscan import AST_LOCK, parse_cell
-from ..nbgrader_run import ASSIGNMENT, python_settings
-from ..grading.results import FAILED, MISSING, read_all, write_result
+from .flags import HIGH, flag
 
 TIMEOUT = 120            # seconds for one notebook's audit
 MAX_OUTPUT = 20 * 2**20  # bytes of outputs.json the trusted side will read
@@ -501,85 +498,6 @@ def audit_notebook(submitted, source, helper, slot=0, timeout=TIMEOUT):
 
 # --- the class ----------------------------------------------------------------------------
 
-def audit_course(root, students=None, jobs=2, progress=True, timeout=TIMEOUT):
-    """Audit every graded submission (one jail per submission, ``jobs`` at a time, warm when root);
-    store the audit in the status records and the grades of record (course.trust.record) in them and in
-    the gradebook; return the records."""
-    from tqdm import tqdm
-
-    from ..nbgrader_run import grading_env
-
-    root = Path(root)
-    sandbox.available()  # warns, or refuses under NNCOURSE_SANDBOX=require
-    results = [r for r in read_all(root) if r.status not in (FAILED, MISSING)
-               and (not students or r.student in students)]
-    by_student = {}
-    for result in results:
-        by_student.setdefault(result.student, []).append(result)
-    helper = root / "source" / ASSIGNMENT / "nn_helpers.py"
-    blas_threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    warm = zygote.start_kernel_zygote(grading_env(root / "grading" / ".home", blas_threads)) \
-        if sandbox.available() else None
-    bar = tqdm(total=len(results), desc="audit", unit="notebook", disable=not progress)
-
-    def one(student_results):
-        student = student_results[0].student
-        notebooks = _submitted(root / "submitted" / student / ASSIGNMENT, [r.notebook for r in student_results])
-        with acquire_slot() as slot:
-            audits = audit_submission(notebooks,
-                                      root / "source" / ASSIGNMENT, helper, slot.number, timeout,
-                                      warm.socket if warm else None, blas_threads)
-        for result in student_results:
-            result.audit = audits[result.notebook].record()
-        apply_grade_of_record(root, student_results)
-        bar.update(len(student_results))
-        return student_results
-
-    def guarded(student_results):
-        try:
-            return one(student_results)
-        except Exception as exc:  # noqa: BLE001 -- the trusted side's own failure: this student alone
-            bar.update(len(student_results))
-            return audit_failed(root, student_results, f"{type(exc).__name__}: {exc}")
-
-    try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            done = [r for batch in pool.map(guarded, by_student.values()) for r in batch]
-    finally:
-        bar.close()
-        if warm is not None:
-            warm.stop()
-    return done
-
-
-def _submitted(folder, notebooks):
-    """{notebook: bytes} of a submission folder, never through a link (b"" for what cannot be read:
-    the audit then finds the notebook unreadable)."""
-    found = {}
-    try:
-        fd = safefiles.open_dir(str(folder))
-    except (OSError, safefiles.Refused):
-        return dict.fromkeys(notebooks, b"")
-    try:
-        for notebook in notebooks:
-            try:
-                found[notebook] = safefiles.read_file(f"{notebook}.ipynb", fd)
-            except (OSError, safefiles.Refused):
-                found[notebook] = b""
-    finally:
-        os.close(fd)
-    return found
-
-
-def audit_failed(root, results, why):
-    """A submission whose audit broke on the trusted side: its notebooks fail to grade, with the reason
-    (never an honest-looking score), and the batch goes on."""
-    for result in results:
-        result.status, result.reason = FAILED, f"the audit failed: {why}"[:600]
-        write_result(root, result)
-    return results
-
-
 def nbgrader_scores(result):
     """{grade_id: nbgrader's own score} of a status record."""
     return result.nbgrader or {gid: score for gid, (score, _) in result.cells.items()}
@@ -604,33 +522,9 @@ def audit_flags(results):
         hung = "; ".join(f"cell {n} timed out" for n in (result.timed_out or []))
         for gid, graded, audited, reason in mismatches(result):
             detail = f"nbgrader {graded:g}, audit {audited:g}" + (f" ({hung})" if hung else "")
-            flags.append({"student": result.student, "notebook": result.notebook, "cell": gid, "line": "",
-                          "rule": "audit-mismatch", "severity": "high",
-                          "detail": detail + (f": {reason}" if reason else "")})
+            flags.append(flag(result.student, result.notebook, gid, "", "audit-mismatch", HIGH,
+                              detail + (f": {reason}" if reason else "")))
     return flags
-
-
-def apply_grade_of_record(root, results):
-    """Recompute the records' scores of record from nbgrader's and the audit's, write them into the
-    gradebook (one transaction per student) and the status records; return the records."""
-    from ..grading.gradebook import write_scores
-
-    choice = record.policy(root)
-    by_student = {}
-    for result in results:
-        if result.status in (FAILED, MISSING):
-            continue
-        own = nbgrader_scores(result)
-        scores = record.of_record(choice, own, result.audit)
-        result.nbgrader = own
-        result.cells = {gid: (scores.get(gid, score), maximum) for gid, (score, maximum) in result.cells.items()}
-        by_student.setdefault(result.student, []).append(result)
-    for student, student_results in by_student.items():
-        write_scores(root, student, {r.notebook: {gid: score for gid, (score, _) in r.cells.items()}
-                                     for r in student_results})
-        for result in student_results:
-            write_result(root, result)
-    return results
 
 
 def unsandboxed(results):

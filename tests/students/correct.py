@@ -10,7 +10,6 @@ import numpy as np
 
 from probes.base import Layer
 
-
 # --- activations ----------------------------------------------------------------------------------
 
 class ReLUMultiplyMask(Layer):

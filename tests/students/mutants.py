@@ -10,7 +10,6 @@ from probes.base import Layer
 from . import correct as ok
 from . import seed
 
-
 # --- activations ----------------------------------------------------------------------------------
 
 class ReLUGradOneAtZero(ok.ReLUMultiplyMask):

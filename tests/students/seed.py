@@ -9,7 +9,6 @@ import numpy as np
 
 from probes.base import Layer
 
-
 # --- correct as written ---------------------------------------------------------------------------
 
 class SeedReLU(Layer):

@@ -1,0 +1,6 @@
+"""JupyterLab on the course: the instructor's view (the formgrader) and a student's (Validate).
+
+``server`` starts and drives the server (`nncourse lab`, the browser tests); ``student/`` is the
+students' own nbgrader configuration (Validate reports failing visible tests in Russian), deployed
+into a student's Jupyter config folder.
+"""

@@ -148,6 +148,18 @@ def cmd_lab(args):
     return run(args.course, student=args.student, folder=args.folder, fresh=args.fresh, port=args.port)
 
 
+def cmd_roster(args):
+    """The class list: `roster import roster.csv` adds the students (id, first_name, last_name, email and
+    optionally lms_id) to the gradebook with nbgrader's API; importing the same file again changes nothing."""
+    from .delivery.roster import import_roster, read_roster
+
+    people = read_roster(args.file)
+    done = import_roster(args.course, people)
+    print(f"{len(people)} students in {args.file.name}: {len(done.added)} added, {len(done.updated)} updated, "
+          f"{len(done.unchanged)} unchanged")
+    return 0
+
+
 def cmd_config(args):
     """The course's options in nbgrader_config.py (c.Grading, c.Audit): current values and help."""
     settings = load(args.course)
@@ -200,6 +212,9 @@ def parser():
     lab.add_argument("--folder", type=Path, help="the student's folder (default: <course>/.cache/lab-student)")
     lab.add_argument("--fresh", action="store_true", help="replace the student's copy by a new one from release/")
     lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default 8888, or a free one)")
+    roster = add("roster", cmd_roster)
+    roster.add_argument("action", choices=["import"], help="import: add the roster's students to the gradebook")
+    roster.add_argument("file", type=Path, help="roster.csv: id,first_name,last_name,email[,lms_id]")
     add("config", cmd_config)
     return main
 

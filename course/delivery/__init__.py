@@ -1,0 +1,6 @@
+"""Delivery: to and from students — the roster, and the ways an assignment reaches students and their
+work comes back (nbgrader's exchange on JupyterHub, an LMS's archives), ending in ``submitted/``.
+
+``roster`` reads the class list (id, names, email, LMS id) and puts it into the gradebook with
+nbgrader's API.  It sits beside reporting, above grading: it feeds the grader, it never grades.
+"""

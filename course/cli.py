@@ -36,7 +36,7 @@ def cmd_autograde(args):
     grading = load(args.course).grading
     start = time.perf_counter()
     limits = Limits(cell_timeout=args.cell_timeout or grading.cell_timeout,
-                    job_timeout=args.job_timeout or grading.job_timeout)
+                    job_timeout=args.job_timeout or grading.job_timeout, feedback=not args.no_feedback)
     results = autograde(args.course, students=args.student, notebooks=args.notebook, jobs=args.jobs or grading.jobs,
                         force=args.force, limits=limits, progress=not args.quiet, scheduler=args.scheduler,
                         warm_kernels=not args.cold_kernels, audit=not args.no_audit)
@@ -94,11 +94,20 @@ def cmd_audit(args):
     from .grading.reaudit import audit_course
     from .trust.audit import audit_flags
 
+    from .grading.results import read_all
+    from .reporting.feedback import write_feedback
+
+    before = {(r.student, r.notebook): r.cells for r in read_all(args.course)}
     results = audit_course(args.course, students=args.student, jobs=args.jobs, progress=not args.quiet)
     flags = audit_flags(results)
     for f in flags:
         print(f"MISMATCH  {f['student']}/{f['notebook']}  {f['cell']}: {f['detail']}")
     print(f"{len(results)} notebooks audited; {len(flags)} cells differ from nbgrader's grade")
+    changed = sorted({r.student for r in results if before.get((r.student, r.notebook)) != r.cells})
+    if changed:  # their feedback pages showed the old grades of record
+        leaks, _ = write_feedback(args.course, args.jobs, changed)
+        print(f"feedback rewritten for {len(changed)} students whose grades of record changed"
+              + (f"; {len({p for p, _ in leaks})} pages withheld" if leaks else ""))
     return 0
 
 
@@ -190,6 +199,8 @@ def parser():
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on Dask workers, e.g. tcp://10.0.0.5:8786 (see docs/scaling.md); default: this machine")
     grade.add_argument("--no-audit", action="store_true", help="skip the out-of-kernel audit (nncourse audit runs it later)")
+    grade.add_argument("--no-feedback", action="store_true",
+                       help="write no feedback pages while grading (nncourse feedback writes them later)")
     grade.add_argument("--cold-kernels", action="store_true",
                        help="start every kernel as a new Python process instead of forking it warm (slower)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -23,6 +23,7 @@ from traitlets.config import Configurable
 
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: the course folder unless --course says otherwise
 ASSIGNMENT = "nn_layers"  # the one assignment the templates build (course.authoring)
+FEEDBACK_WITHHELD = Path("grading") / "feedback-withheld"  # in a course folder: pages the leak scan held back
 # CPython 3.11 keeps some state process-wide that threads must not touch at once: warnings.catch_warnings
 # swaps the warning filters, and the AST constructor counts its recursion depth globally (two threads
 # parsing at once fail with "AST constructor recursion depth mismatch").  Code that may run in the

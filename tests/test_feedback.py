@@ -32,8 +32,26 @@ def pages(released_course, tmp_path_factory):
     build_class(course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT, course / "submitted",
                 ["seed_student", "reference"])
     results = autograde(course, jobs=2, limits=Limits(cell_timeout=60), progress=False)
-    assert write_feedback(course, jobs=2) == ([], [])
+    written_while_grading = {page.relative_to(course): page.read_bytes()
+                             for page in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))}
+    assert write_feedback(course, jobs=2) == ([], [])  # stock `nbgrader generate_feedback`, page by page again
+    PAGES_WRITTEN_WHILE_GRADING.update(written_while_grading)
     return course, results
+
+
+PAGES_WRITTEN_WHILE_GRADING = {}
+
+
+def test_pages_written_while_grading_are_what_nbgrader_generate_feedback_writes(pages):
+    """The grading job writes each page with nbgrader's own GenerateFeedback and the grades of record; stock
+    `nbgrader generate_feedback` on the course gradebook writes the same bytes."""
+    course, results = pages
+    regenerated = {page.relative_to(course): page.read_bytes()
+                   for page in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))}
+    assert len(regenerated) == 16 and all(r.feedback == "written" for r in results), [r.feedback for r in results]
+    assert PAGES_WRITTEN_WHILE_GRADING.keys() == regenerated.keys()
+    differ = [str(name) for name, data in regenerated.items() if PAGES_WRITTEN_WHILE_GRADING[name] != data]
+    assert not differ, differ
 
 
 def page_lines(path):

@@ -2,7 +2,8 @@
 and does not blame the grader for text the student wrote."""
 from pathlib import Path
 
-from course.reporting.feedback import hidden_lines, scan_feedback
+from course.reporting.feedback import scan_feedback
+from course.trust.leakscan import hidden_lines
 from course.settings import ASSIGNMENT, ROOT
 
 HIGHLIGHTED = ('<div class="highlight"><pre><span class="n">check_relu</span><span class="p">(</span>'

@@ -10,7 +10,6 @@ file and line.  Importing a package loads nothing heavy: its ``__init__`` only d
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

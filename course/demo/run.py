@@ -18,7 +18,6 @@ from ..grading.client import autograde
 from ..grading.job import Limits
 from ..grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, grading_flags, read_all
 from ..reporting.export import write_csv
-from ..reporting.feedback import write_feedback
 from ..reporting.report import write_report
 from ..settings import ASSIGNMENT, ROOT
 from ..trust.audit import audit_flags
@@ -102,14 +101,13 @@ def run_demo(root=ROOT, jobs=2):
           f"{DEMO_LIMITS.cell_timeout} s and a notebook {DEMO_LIMITS.job_timeout} s (the defaults are "
           f"{Limits.cell_timeout} s and {Limits.job_timeout} s)", flush=True)
     autograde(root, jobs=jobs, limits=DEMO_LIMITS)
-    steps.done("autograde and audit")
+    steps.done("autograde, audit and feedback pages (leak-scanned)")
     results = read_all(root)
     flags += audit_flags(results) + grading_flags(results)
-    leaks, unwritten = write_feedback(root, jobs)
-    steps.done("feedback (nbgrader generate_feedback, leak scan)")
-    if leaks or unwritten:
-        print(f"feedback: {len({page for page, _ in leaks})} pages withheld {leaks[:3]}; not written for "
-              f"{unwritten}", file=sys.stderr)
+    unwritten = [f"{r.student}/{r.notebook}: {r.feedback or 'no page'}" for r in results
+                 if r.status in (GRADED, MANUAL) and r.feedback != "written"]
+    if unwritten:
+        print(f"feedback: {len(unwritten)} graded notebooks have no page in feedback/: {unwritten[:3]}", file=sys.stderr)
         return 2
     structure = assignment_structure(root)
     csv_path = write_csv(root / "grades_per_question.csv", results, structure, flags)

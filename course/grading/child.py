@@ -19,6 +19,7 @@ from pathlib import Path
 
 # Imported here, in the forkserver, once for every job it forks.
 from nbgrader.apps.autogradeapp import AutogradeApp
+from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import NbGraderException
 
@@ -89,8 +90,39 @@ def _whole(app, progress):
 
 
 def run_request(request, fds):
-    """The job zygote's entry (course.jail.zygote): one request of ``course.grading.job``."""
+    """The job zygote's entry (course.jail.zygote): one request of ``course.grading.job``, to grade or to
+    write the feedback."""
+    if request.get("feedback"):
+        feedback(Path(request["scratch"]), request["student"], request["job"])
     run(Path(request["scratch"]), request["student"], request["notebooks"], request["job"])
+
+
+def feedback(scratch, student, job):
+    """nbgrader's own GenerateFeedback on the graded notebooks of ``scratch`` (its gradebook holds the grades
+    of record by now), as `nbgrader generate_feedback` would write them; never returns."""
+    code = 1
+    try:
+        _isolate(scratch, job["memory"], job["file_size"])
+        os.chdir(scratch)
+        warnings.resetwarnings()
+        os.environ.clear()
+        os.environ.update(grading_env(scratch / ".home", job["blas_threads"]))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        app = GenerateFeedbackApp.instance()
+        # "*": nothing but the notebooks' pages, as course.reporting.feedback asks of nbgrader too
+        app.initialize([job["assignment"], "--student", student, "--force", "--CourseDirectory.ignore=['*']",
+                        f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"])
+        app.start()
+        profiling.span("feedback: nbgrader's pages", started, cpu_started)
+        if job.get("profile"):
+            profiling.dump(job["profile"])
+        code = 0
+    except BaseException:  # noqa: BLE001 -- the log says why; the supervisor reads it
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def run(scratch, student, notebooks, job):

@@ -10,6 +10,7 @@ A client killed half-way leaves no record for what it did not finish, so a
 rerun grades exactly that again, and writing the same outcome twice changes
 nothing.
 """
+import logging
 import shutil
 import sqlite3
 import time
@@ -21,10 +22,13 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from ..jail import safefiles
-from ..settings import PROCESS_LOCK, CourseError, load
+from ..settings import FEEDBACK_WITHHELD, PROCESS_LOCK, CourseError, load
 from ..trust.audit import nbgrader_scores
+from ..trust.leakscan import html_text, leaks
 from . import record as of_record
 from .results import FAILED, MISSING, NotebookResult, write_result
+
+log = logging.getLogger(__name__)
 
 
 def db_url(root):
@@ -148,14 +152,37 @@ def record(root, outcome, structure):
             cells = {name: (score, maximum) for name, (score, maximum, _) in graded[graded_nb.notebook].items()}
             _write_files(root, outcome.student, outcome.files, graded_nb.notebook)
         ok = status != FAILED
+        feedback = write_page(root, outcome.student, graded_nb.notebook, outcome.feedback.get(graded_nb.notebook)
+                              if ok else None)
         jailed = graded_nb.sandboxed if graded_nb.sandboxed is not None else outcome.sandboxed  # measured, per notebook
         result = NotebookResult(outcome.student, graded_nb.notebook, status, reason, cells, graded_nb.seconds,
                                 sandboxed=jailed, audit=graded_nb.audit if ok else {},
                                 station=outcome.station, timed_out=graded_nb.timed_out if ok else [],
-                                nbgrader=own[graded_nb.notebook] if ok else {})
+                                nbgrader=own[graded_nb.notebook] if ok else {}, feedback=feedback)
         write_result(root, result)
         results.append(result)
     return results
+
+
+def write_page(root, student, notebook, page):
+    """A notebook's feedback page (bytes, or None when there is none) into feedback/, scanned first: a page
+    that shows a hidden test or reference code goes to the instructor's FEEDBACK_WITHHELD folder instead
+    (course.trust.leakscan).  A page of an earlier round is removed either way.  What happened, for the
+    status record: "", "written" or "withheld: <what it showed>"."""
+    assignment = load(root).assignment
+    name = f"{notebook}.html"
+    for folder in (Path(root) / "feedback", Path(root) / FEEDBACK_WITHHELD):
+        (folder / student / assignment / name).unlink(missing_ok=True)
+    if page is None:
+        return ""
+    found = leaks(root, html_text(page.decode("utf-8", errors="replace")), student, notebook)
+    folder = Path(root) / (FEEDBACK_WITHHELD if found else "feedback") / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    safefiles.write_tree(folder, {name: page})
+    if found:
+        log.warning("feedback of %s/%s withheld: it shows %s", student, notebook, found[0][:200])
+        return f"withheld: {found[0][:300]}"
+    return "written"
 
 
 def missing(root, student, notebook, structure):

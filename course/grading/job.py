@@ -34,6 +34,7 @@ MAX_SUBMISSION = 64 * 2**20   # bytes of submitted files a job accepts
 MAX_FILES = 1000              # files in a submission
 MAX_GRADED = 64 * 2**20       # bytes of graded files it sends back
 LOG_TAIL = 200_000
+FEEDBACK_TIMEOUT = 30          # seconds for the feedback pages: this, and as much again per notebook
 KERNEL_LOG_TAIL = 4000        # bytes of the kernels' own output kept with a failed notebook's log
 MARK = "@@nncourse"           # with the job's nonce, a log line that starts a notebook's part of the log
 
@@ -45,6 +46,7 @@ class Limits:
     blas_threads: int = 1            # BLAS threads per kernel (the station's; set from cores / jobs)
     memory: int = 4 * 2**30          # address space of the job and its kernel: a memory bomb ends in MemoryError
     file_size: int = 256 * 2**20     # largest file a job may write
+    feedback: bool = True            # write each graded notebook's feedback page in the job
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Outcome:
     sandboxed: bool
     warm_kernels: bool
     station: str
+    feedback: dict = field(default_factory=dict)  # notebook -> its feedback page (HTML bytes), grade of record in it
 
 
 def read_submission(folder, student: str, notebooks, max_bytes: int = MAX_SUBMISSION) -> Submission:
@@ -279,6 +282,52 @@ def _audit(station, submission, notebooks, outcomes, slot, limits):
         outcomes[notebook].audit = found.record()
 
 
+def _grades_of_record(station, outcomes, notebooks):
+    """{notebook: {grade_id: score of record}} (course.grading.record) of the graded notebooks."""
+    from .record import of_record
+
+    policy = station.settings.audit.grade_of_record
+    return {nb: of_record(policy, {gid: score for gid, (score, _, _) in outcomes[nb].cells.items()},
+                          outcomes[nb].audit) for nb in notebooks}
+
+
+def _write_grades_of_record(scratch, student, scores, settings):
+    """The grades of record into the job's own gradebook, where nbgrader's feedback reads the scores."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", course_id=settings.course_id) as gb:
+        for notebook, cells in scores.items():
+            for grade_id, score in cells.items():
+                gb.find_grade(grade_id, notebook, settings.assignment, student).auto_score = score
+        gb.db.commit()
+
+
+def _feedback(station, scratch, submission, notebooks, outcomes, limits):
+    """Each graded notebook's feedback page, as `nbgrader generate_feedback` would write it with the grades
+    of record, written here while the job's course is warm: {notebook: HTML bytes} ({} if it failed)."""
+    _write_grades_of_record(scratch, submission.student, _grades_of_record(station, outcomes, notebooks),
+                            station.settings)
+    job = {"memory": limits.memory, "file_size": limits.file_size, "blas_threads": station.blas_threads,
+           "assignment": station.settings.assignment, "profile": station.profile}
+    log = os.open(scratch / "feedback.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        process = station.jobs.spawn({"scratch": str(scratch), "student": submission.student, "notebooks": [],
+                                      "job": job, "feedback": True}, [log, log])
+    finally:
+        os.close(log)
+    try:
+        status = process.wait(timeout=FEEDBACK_TIMEOUT + FEEDBACK_TIMEOUT * len(notebooks))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return {}
+    folder = scratch / "feedback" / submission.student / station.settings.assignment
+    if status != 0 or not folder.is_dir():
+        return {}
+    pages = safefiles.read_tree(folder, max_files=len(notebooks) + 10, max_file=MAX_GRADED, max_total=MAX_GRADED)
+    return {name[:-len(".html")]: data for name, data in pages.items() if name[:-len(".html")] in notebooks}
+
+
 @dataclass
 class Round:
     """What one child left: its exit status ("timeout" when stopped), its progress events and its log."""
@@ -389,13 +438,14 @@ def grade(station, submission: Submission, limits: Limits, template: Path, audit
         graded = [nb for nb in submission.notebooks if nb in outcomes and outcomes[nb].status != FAILED]
         if audit and graded:
             _audit(station, submission, graded, outcomes, slot.number, limits)
-        return _outcome(station, submission, outcomes, _graded_files(built, set(graded)))
+        pages = _feedback(station, scratch, submission, graded, outcomes, limits) if limits.feedback and graded else {}
+        return _outcome(station, submission, outcomes, _graded_files(built, set(graded)), pages)
     finally:
         slot.release()
         shutil.rmtree(sockets, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _outcome(station, submission, outcomes, files):
+def _outcome(station, submission, outcomes, files, feedback=None):
     return Outcome(submission.student, [outcomes[nb] for nb in submission.notebooks if nb in outcomes], files,
-                   station.sandboxed, station.kernels is not None, station.name)
+                   station.sandboxed, station.kernels is not None, station.name, feedback or {})

@@ -32,6 +32,7 @@ class NotebookResult:
     station: str = ""  # which grading station (host:pid, a Dask worker or the local batch) graded it
     timed_out: list = field(default_factory=list)  # code cells (1-based) interrupted on the cell timeout
     nbgrader: dict = field(default_factory=dict)  # grade_id -> nbgrader's own score (before the audit's say)
+    feedback: str = ""  # its feedback page: "written", "withheld: <what it showed>", or "" (none written)
 
     @property
     def score(self):
@@ -90,6 +91,10 @@ def assignment_structure(root):
 def grading_flags(results):
     """A flag (as the cheat scan's) for every notebook where a cell had to be interrupted: its score
     stands, but an instructor should know the student's code hung there."""
-    return [flag(r.student, r.notebook, f"cell {cell}", "", "timed-out", HIGH,
-                 f"cell {cell} timed out and was interrupted; the cells after it ran")
-            for r in results for cell in (r.timed_out or [])]
+    timed_out = [flag(r.student, r.notebook, f"cell {cell}", "", "timed-out", HIGH,
+                      f"cell {cell} timed out and was interrupted; the cells after it ran")
+                 for r in results for cell in (r.timed_out or [])]
+    withheld = [flag(r.student, r.notebook, "", "", "feedback-withheld", HIGH,
+                     f"its feedback page was withheld (grading/feedback-withheld/): {r.feedback[len('withheld: '):]}")
+                for r in results if (r.feedback or "").startswith("withheld")]
+    return timed_out + withheld

@@ -1,149 +1,22 @@
-"""Feedback: nbgrader's pages, and a leak scan that withholds any page showing what students must not see.
+"""Feedback: nbgrader's pages, scanned for leaks (course.trust.leakscan); a page that leaks is withheld.
 
-``write_feedback`` runs ``nbgrader generate_feedback`` so that only the graded
-notebooks' HTML reaches ``feedback/`` (never a file beside them), then scans
-every page.  Secrets are
-
-* the hidden-test regions of the source notebooks and nbgrader's hidden-test
-  markers, line by line;
-* the reference's code: every run of ``SHINGLE`` tokens of ``solutions/`` that
-  the students' own copy of the notebooks (the source without its solution and
-  hidden-test regions) does not also hold.
-
-Pages are compared as text (tags stripped, entities decoded), since syntax
-highlighting splits code into spans.  A secret that the student's own submitted
-notebook also contains was written by the student, not leaked by the grader.
-A page that leaks is withheld: moved out of ``feedback/`` into
-``grading/feedback-withheld/`` for the instructor, so one student's page never
+``nncourse autograde`` writes each graded notebook's page in the grading job already (with the grade of
+record); ``write_feedback`` runs ``nbgrader generate_feedback`` for the whole class again (after manual
+grading, or `nncourse audit` changed a grade), so that only the graded notebooks' HTML reaches
+``feedback/`` (never a file beside them), then scans every page.  A page that leaks is withheld: moved
+out of ``feedback/`` into ``grading/feedback-withheld/`` for the instructor, so one student's page never
 holds back another's.
 """
-import functools
-import html
-import io
-import json
-import os
-import re
 import shutil
-import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
-
 from ..authoring.apps import nbgrader
-from ..jail import safefiles
+from ..settings import FEEDBACK_WITHHELD as WITHHELD
 from ..settings import load
-from .plugins import HIDDEN_MARKERS as MARKERS
+from ..trust.leakscan import page_leaks
 
-SHINGLE = 20  # tokens: two or three lines of code; short idioms (np.maximum(x, 0)) stay below it
-TOKEN = re.compile(r"[^\W\d]\w*|\d+(?:\.\d+)?|[^\w\s]")
-LITERAL = "\0"  # where a string literal was
-FSTRING = {getattr(tokenize, name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, name)}
-REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1\n?", re.S)
-WITHHELD = Path("grading") / "feedback-withheld"
 LOG = Path("grading") / "feedback.log"  # nbgrader's own log of the last run
-
-
-def hidden_lines(root):
-    """Every code line inside a hidden-test region of the source notebooks."""
-    lines = set()
-    for path in sorted((Path(root) / "source" / load(root).assignment).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
-                lines |= {line.strip() for line in region.splitlines() if line.strip()}
-    return lines
-
-
-def tokens(text):
-    return TOKEN.findall(text)
-
-
-def code_tokens(source):
-    """The tokens of Python code, string literals and comments left out: a check's messages are meant
-    for the student (they print), its code is not.  A literal leaves a mark no page text can match."""
-    found = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.STRING or token.type in FSTRING:
-                if not found or found[-1] != LITERAL:
-                    found.append(LITERAL)
-            elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                                    tokenize.DEDENT, tokenize.ENDMARKER):
-                found += tokens(token.string)
-    except (tokenize.TokenError, SyntaxError):  # e.g. IPython syntax in a notebook cell
-        return tokens(source)
-    return found
-
-
-def shingles(text, k=SHINGLE, code=False):
-    """{run of k tokens} of a text (of Python code, literals and comments left out, if ``code``)."""
-    found = code_tokens(text) if code else tokens(text)
-    return {tuple(found[i:i + k]) for i in range(len(found) - k + 1)}
-
-
-@functools.lru_cache(maxsize=None)
-def reference_shingles(root):
-    """The runs of ``SHINGLE`` code tokens of the reference package that no student is given."""
-    import solutions
-
-    secret = set()
-    for path in sorted(Path(solutions.__file__).parent.rglob("*.py")):
-        secret |= shingles(path.read_text(encoding="utf-8"), code=True)
-    given = set()
-    for path in sorted((Path(root) / "source" / load(root).assignment).iterdir()):
-        if path.suffix == ".ipynb":
-            for cell in nbformat.read(path, as_version=4).cells:
-                given |= shingles(REGION.sub("", cell.source), code=True)
-        elif path.suffix == ".py":
-            given |= shingles(path.read_text(encoding="utf-8"), code=True)
-    return frozenset(secret - given)
-
-
-def page_text(path):
-    return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8", errors="replace")))
-
-
-def _own_text(root, student, notebook):
-    """Every string of the student's submitted notebook (sources, outputs), or "" if there is none."""
-    try:
-        fd = safefiles.open_dir(str(Path(root) / "submitted" / student / load(root).assignment))
-    except (OSError, safefiles.Refused):
-        return ""
-    try:
-        raw = safefiles.read_file(f"{notebook}.ipynb", fd).decode("utf-8", errors="replace")
-    except (OSError, safefiles.Refused):
-        return ""
-    finally:
-        os.close(fd)
-    try:
-        return "\n".join(_strings(json.loads(raw)))
-    except Exception:  # noqa: BLE001 -- not JSON (or nested too deep): compare with the raw text
-        return raw
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        if all(isinstance(item, str) for item in value):
-            yield "".join(value)  # nbformat splits multi-line text into a list of lines
-        else:
-            for item in value:
-                yield from _strings(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-
-
-def page_leaks(root, page, student):
-    """[secret] that ``page`` shows and its student did not write."""
-    text = page_text(page)
-    own = _own_text(root, student, Path(page).stem)
-    found = [secret for secret in sorted(hidden_lines(root) | set(MARKERS)) if secret in text and secret not in own]
-    code = (shingles(text) & reference_shingles(str(Path(root).resolve()))) - shingles(own)
-    if code:
-        found.append("reference code: " + " ".join(min(code)))
-    return found
 
 
 def scan_feedback(root):

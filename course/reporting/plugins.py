@@ -2,7 +2,7 @@
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
-HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")  # nbgrader's ClearHiddenTests delimiters
+from ..trust.leakscan import HIDDEN_MARKERS
 
 
 class RedactHiddenTests(NbGraderPreprocessor):

@@ -69,8 +69,10 @@ def profile_once(station, course, student, limits, template, structure):
     inside = sum(stages[s] for s in NOTEBOOK_STAGES)
     stages["nbgrader's other work on a notebook (sanitize, preprocessors, gradebook, files)"] = whole - inside
     stages["nbgrader's set-up of each notebook (gradebook, copies)"] = every - whole
-    stages["supervisor: unpack, start the job, read the grades and files back"] = \
-        job_seconds - every - stages["nbgrader set-up (per job)"]
+    feedback = sum(s["seconds"] for s in spans if s["what"] == "feedback: nbgrader's pages")
+    stages["feedback pages (nbgrader's GenerateFeedback, in the job)"] = feedback
+    stages["supervisor: unpack, start the job, read the grades, files and pages back"] = \
+        job_seconds - every - stages["nbgrader set-up (per job)"] - feedback
     stages["grading job, total"] = job_seconds
     stages["merge into the course gradebook (client)"] = merge_seconds
     stages["audit, 8 notebooks in one jail"] = audit_seconds

@@ -37,12 +37,17 @@ REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1\n?", re.S
 
 def hidden_lines(root):
     """Every code line inside a hidden-test region of the source notebooks."""
+    return _hidden_lines(str(Path(root).resolve()))
+
+
+@functools.lru_cache(maxsize=None)  # read once per course folder: every page of every student asks
+def _hidden_lines(root):
     lines = set()
     for path in sorted((Path(root) / "source" / load(root).assignment).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
                 lines |= {line.strip() for line in region.splitlines() if line.strip()}
-    return lines
+    return frozenset(lines)
 
 
 def tokens(text):
@@ -140,7 +145,22 @@ def leaks(root, text, student, notebook):
     """[secret] that a page's ``text`` (tags stripped) shows and ``student`` did not write in ``notebook``."""
     own = _own_text(root, student, notebook)
     found = [secret for secret in sorted(hidden_lines(root) | set(MARKERS)) if secret in text and secret not in own]
-    code = (shingles(text) & reference_shingles(str(Path(root).resolve()))) - shingles(own)
+    code = _shown(tokens(text), reference_shingles(str(Path(root).resolve())))
+    if code:
+        code -= shingles(own)  # only now: most pages show no run of the reference at all
     if code:
         found.append("reference code: " + " ".join(min(code)))
     return found
+
+
+def _shown(page, secret, k=SHINGLE):
+    """The runs of ``secret`` among the page's tokens.  A run is looked for only where the page's next
+    three tokens begin one (a page has tens of thousands of tokens, the secret a few thousand runs)."""
+    starts = _starts(secret)
+    return {run for i in range(len(page) - k + 1) if tuple(page[i:i + 3]) in starts
+            for run in (tuple(page[i:i + k]),) if run in secret}
+
+
+@functools.lru_cache(maxsize=4)
+def _starts(secret):
+    return frozenset(run[:3] for run in secret)

@@ -100,13 +100,8 @@ def run_request(request, fds):
 def feedback(scratch, student, job):
     """nbgrader's own GenerateFeedback on the graded notebooks of ``scratch`` (its gradebook holds the grades
     of record by now), as `nbgrader generate_feedback` would write them; never returns."""
-    code = 1
-    try:
-        _isolate(scratch, job["memory"], job["file_size"])
-        os.chdir(scratch)
-        warnings.resetwarnings()
-        os.environ.clear()
-        os.environ.update(grading_env(scratch / ".home", job["blas_threads"]))
+
+    def write_pages():
         started, cpu_started = time.perf_counter(), time.process_time()
         app = GenerateFeedbackApp.instance()
         # "*": nothing but the notebooks' pages, as course.reporting.feedback asks of nbgrader too
@@ -114,34 +109,19 @@ def feedback(scratch, student, job):
                         f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"])
         app.start()
         profiling.span("feedback: nbgrader's pages", started, cpu_started)
-        if job.get("profile"):
-            profiling.dump(job["profile"])
-        code = 0
-    except BaseException:  # noqa: BLE001 -- the log says why; the supervisor reads it
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+
+    _as_a_job(scratch, job, {}, write_pages)
 
 
 def run(scratch, student, notebooks, job):
     """Grade ``notebooks`` of ``student`` in ``scratch``; never returns (exit status 0 unless nbgrader broke)."""
     global _mark
-    code = 1
-    try:
-        _mark = job["mark"]
-        _isolate(scratch, job["memory"], job["file_size"])
-        os.chdir(scratch)
-        warnings.resetwarnings()  # behave like a fresh nbgrader process
-        env = grading_env(scratch / ".home", job["blas_threads"])
-        env[SLOT_ENV] = str(job["slot"])  # parallel jails run under different UIDs
-        env[SOCKETS_ENV] = job["sockets"]
-        env[REPORTS_ENV] = str(scratch / "jails.jsonl")
-        if job.get("zygote"):
-            env[ZYGOTE_ENV] = job["zygote"]
-        os.environ.clear()
-        os.environ.update(env)
+    _mark = job["mark"]
+    env = {SLOT_ENV: str(job["slot"]),  # parallel jails run under different UIDs
+           SOCKETS_ENV: job["sockets"], REPORTS_ENV: str(scratch / "jails.jsonl"),
+           **({ZYGOTE_ENV: job["zygote"]} if job.get("zygote") else {})}
+
+    def grade():
         if job.get("profile"):
             profiling.install()
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -155,17 +135,37 @@ def run(scratch, student, notebooks, job):
             if job.get("whole"):
                 _whole(app, progress)
             else:
-                for notebook in notebooks:
-                    _begin(progress, notebook)
-                    app.coursedir.notebook_id = notebook
-                    started, cpu_started = time.perf_counter(), time.process_time()
-                    try:
-                        Autograde(coursedir=app.coursedir, parent=app).start()
-                        outcome = "done"
-                    except NbGraderException:
-                        outcome = "failed"
-                    profiling.span("nbgrader: one notebook, all", started, cpu_started)
-                    progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
+                _one_by_one(app, progress, notebooks)
+
+    _as_a_job(scratch, job, env, grade)
+
+
+def _one_by_one(app, progress, notebooks):
+    for notebook in notebooks:
+        _begin(progress, notebook)
+        app.coursedir.notebook_id = notebook
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            Autograde(coursedir=app.coursedir, parent=app).start()
+            outcome = "done"
+        except NbGraderException:
+            outcome = "failed"
+        profiling.span("nbgrader: one notebook, all", started, cpu_started)
+        progress.write(f"{outcome} {notebook} {time.monotonic()}\n")
+
+
+def _as_a_job(scratch, job, env, work):
+    """Run ``work()`` as a fresh nbgrader process would, in ``scratch``, with the job's limits and the
+    grading environment plus ``env``; never returns (exit status 0 unless it raised)."""
+    code = 1
+    try:
+        _isolate(scratch, job["memory"], job["file_size"])
+        os.chdir(scratch)
+        warnings.resetwarnings()  # behave like a fresh nbgrader process
+        environment = {**grading_env(scratch / ".home", job["blas_threads"]), **env}  # from this environment
+        os.environ.clear()
+        os.environ.update(environment)
+        work()
         if job.get("profile"):
             profiling.dump(job["profile"])
         code = 0

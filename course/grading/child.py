@@ -44,6 +44,19 @@ def _warm_up():
         nbformat.validator.get_validator(4, nbformat.v4.nbformat_minor, relax_add_props=relaxed)
     validator = MetadataValidator()
     compiled_schema(validator.schema_version, validator.schema)
+    _warm_up_pages(nbformat)
+
+
+def _warm_up_pages(nbformat):
+    """Render one tiny page as the feedback does, so that what nbconvert loads on first use (the Python
+    lexer, which Pygments finds by scanning its plugins, the markdown renderer, the HTML parser) is
+    loaded once here rather than in every job.  Nothing of it is kept but those libraries' own caches."""
+    from nbconvert.exporters import HTMLExporter
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# $x$ *a*"),
+                                               nbformat.v4.new_code_cell("import numpy as np")])
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    HTMLExporter().from_notebook_node(notebook)
 
 
 _warm_up()

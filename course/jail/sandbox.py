@@ -443,9 +443,11 @@ def measure():
         uid_map = [[int(n) for n in line.split()] for line in f if line.strip()]
     keyctl = _denied(lambda: libc.syscall(ctypes.c_long(SYS_KEYCTL), ctypes.c_long(KEYCTL_GET_KEYRING_ID),
                                           ctypes.c_long(KEY_SPEC_USER_KEYRING), ctypes.c_long(0)))
-    inet = _denied(lambda: libc.socket(AF_INET, 1, 0))
-    if not inet:  # no filter: the probe made a socket
-        os.close(max(fd for fd in map(int, os.listdir("/proc/self/fd"))))
+    ctypes.set_errno(0)
+    probe = libc.socket(AF_INET, 1, 0)
+    inet = ctypes.get_errno() if probe == -1 else 0
+    if probe >= 0:  # no filter: the probe made a socket
+        os.close(probe)
     return {"uid": list(os.getresuid()), "gid": list(os.getresgid()), "groups": os.getgroups(), "uid_map": uid_map,
             "caps": [int(status[name], 16) for name in CAPABILITY_SETS],
             "no_new_privs": int(status.get("NoNewPrivs", 0)), "seccomp": int(status.get("Seccomp", 0)),

@@ -44,7 +44,15 @@ CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 RESUBMISSION = re.compile(r"^(?P<stem>.+?)-(?P<number>\d+)(?P<ext>\.[^.]+)$")
 
 
-class MoodleCollector(FileNameCollectorPlugin):
+class LmsCollector(FileNameCollectorPlugin):
+    """nbgrader's collector, for every file: stock ``collect`` drops all but ``valid_ext`` (notebooks),
+    and this course keeps the other files beside the notebooks."""
+
+    def collect(self, submitted_file):
+        return self._match(submitted_file)
+
+
+class MoodleCollector(LmsCollector):
     """Moodle's "Download all submissions": ``Full Name_12345_assignsubmission_file_/name`` (in folders)
     or ``Full Name_12345_assignsubmission_file_name`` (flat).  12345 is Moodle's participant number."""
 
@@ -55,7 +63,7 @@ class MoodleCollector(FileNameCollectorPlugin):
         return (info.date_time,)  # Moodle stamps each file with its upload time
 
 
-class CanvasCollector(FileNameCollectorPlugin):
+class CanvasCollector(LmsCollector):
     """Canvas's "Download Submissions": ``login_[late_]userid_fileid_name``; Canvas adds ``-1``, ``-2``
     to a file submitted again under the same name."""
 
@@ -63,7 +71,7 @@ class CanvasCollector(FileNameCollectorPlugin):
                            r"(?P<file_number>\d+)_(?P<file_id>[^/]+)$")
 
     def collect(self, submitted_file):
-        found = self._match(submitted_file)
+        found = super().collect(submitted_file)
         if found:
             again = RESUBMISSION.match(found["file_id"])
             found["resubmission"] = int(again["number"]) if again else 0

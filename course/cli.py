@@ -43,7 +43,8 @@ def cmd_collect(args):
 
     if args.roster:
         people = read_roster(args.roster)
-        import_roster(args.course, people)
+        done = import_roster(args.course, people)
+        print(f"{len(people)} students in {args.roster.name}: {len(done.added)} added, {len(done.updated)} updated")
     done = collect_zip(args.course, args.zip, args.lms, roster_of(args.course), force=args.force)
     for student, files in done.written.items():
         print(f"{student}: {', '.join(files)}")

@@ -51,6 +51,9 @@ def cmd_collect(args):
     for student, file in done.wrong_names:
         print(f"WRONG NAME  {student}: {file} is not a notebook of the assignment; autograde will report the "
               "notebook as missing, naming this file", file=sys.stderr)
+    for student, file in done.packed:
+        print(f"NOT UNPACKED {student}: {file} is an archive; it is kept as a file, and its notebooks are not "
+              "collected: ask for the notebooks themselves", file=sys.stderr)
     for member, why in done.unmatched:
         print(f"UNMATCHED   {member}: {why}", file=sys.stderr)
     for member, why in done.problems:

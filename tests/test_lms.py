@@ -403,3 +403,28 @@ def test_a_zip_that_is_not_a_zip(course, capsys):
     status, _, err = collect(course, course.parent / "page.zip", capsys)
     assert status == 2 and "is not a readable zip archive" in err
 
+
+
+def test_an_uploaded_zip_is_kept_but_not_unpacked(course, notebooks, capsys):
+    inner = MOODLE.format(name="Пётр Петров", number=502) + "/nn_layers.zip"
+    archive = make_zip(course.parent / "nested.zip", [honest_member(notebooks), (inner, b"PK\x05\x06" + bytes(18),
+                                                                                 (2026, 3, 1, 0, 0, 0))])
+    status, _, err = collect(course, archive, capsys)
+    assert status == 0 and "NOT UNPACKED petrov: nn_layers.zip is an archive" in err
+    assert sorted(submitted(course)) == [f"ivanova/{ASSIGNMENT}/{NOTEBOOK}.ipynb", f"petrov/{ASSIGNMENT}/nn_layers.zip"]
+
+
+def test_force_replaces_a_link_in_submitted_without_following_it(course, notebooks, capsys, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text("victim")
+    (course / "submitted" / "ivanova").mkdir(parents=True)
+    (course / "submitted" / "ivanova" / ASSIGNMENT).symlink_to(outside)
+    archive = make_zip(course.parent / "a.zip", [honest_member(notebooks)])
+    status, out, err = collect(course, archive, capsys)
+    assert status == 0 and "KEPT        ivanova" in err
+    status, out, err = collect(course, archive, capsys, "--force")
+    assert status == 0 and "1 students collected" in out
+    assert not (course / "submitted" / "ivanova" / ASSIGNMENT).is_symlink()
+    assert [p.name for p in outside.iterdir()] == ["victim.txt"] and (outside / "victim.txt").read_text() == "victim"
+    assert submitted(course) == {f"ivanova/{ASSIGNMENT}/{NOTEBOOK}.ipynb": notebooks["honest"]}

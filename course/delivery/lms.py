@@ -32,8 +32,13 @@ from traitlets import Unicode
 
 from ..jail import safefiles
 from ..settings import CourseError, load
+from .roster import STUDENT_ID
 
 log = logging.getLogger(__name__)
+# nbgrader's collector warns of every name it cannot parse; `collect` lists those itself (UNMATCHED).
+COLLECTOR_LOG = logging.getLogger(__name__ + ".collector")
+COLLECTOR_LOG.setLevel(logging.ERROR)
+ARCHIVES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz")
 
 MB = 2**20
 UTF8_FLAG = 0x800
@@ -103,6 +108,7 @@ class Collected:
     problems: list = field(default_factory=list)    # (member or student, what is wrong)
     unmatched: list = field(default_factory=list)   # (member, why no student)
     wrong_names: list = field(default_factory=list)  # (student, file): a notebook the assignment does not have
+    packed: list = field(default_factory=list)       # (student, file): an archive, kept as a file, not unpacked
 
 
 def decoded_name(info):
@@ -154,6 +160,9 @@ class Roster:
     def __init__(self, people):
         self.keys, clashes = {}, set()
         for person in people:
+            if not STUDENT_ID.fullmatch(person.id):  # not a folder name submitted/ can take
+                log.warning("%r is not a course id: no upload is collected for it", person.id)
+                continue
             names = {f"{person.first_name} {person.last_name}", f"{person.last_name} {person.first_name}"}
             keys = {("lms", person.lms_id), ("id", person.id)} | {("name", self.norm(n)) for n in names} \
                 | {("login", self.squash(n)) for n in names}
@@ -192,7 +201,7 @@ def plan(archive, lms, roster, settings, done):
         raise CourseError(f"the archive unpacks to {total // MB} MB, more than c.Collect.max_total_mb = "
                           f"{caps.max_total_mb}: nothing was collected (a zip bomb?)")
     collector = COLLECTORS[lms]()
-    collector.log = log
+    collector.log = COLLECTOR_LOG
     names = [decoded_name(info).replace("\\", "/") for info in infos]
     counts = {}
     for name in names:
@@ -301,9 +310,15 @@ def collect_zip(course, archive_path, lms, people, force=False):
                     continue
                 if file.endswith(".ipynb") and file not in notebooks:
                     done.wrong_names.append((student, file))
+                elif file.lower().endswith(ARCHIVES):
+                    done.packed.append((student, file))
             if not files:
                 continue
-            outcome = replace_folder(submitted / student, settings.assignment, files, force)
+            try:
+                outcome = replace_folder(submitted / student, settings.assignment, files, force)
+            except (safefiles.Refused, OSError) as error:
+                done.problems.append((f"submitted/{student}", f"not written: {error}"))
+                continue
             if outcome == "written":
                 done.written[student] = sorted(files)
             else:

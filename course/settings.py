@@ -54,7 +54,7 @@ class Audit(Configurable):
 
 
 class Collect(Configurable):
-    """`nncourse collect --zip`: caps on an LMS archive, checked while it is read (a zip bomb stops there)."""
+    """`nncourse collect --zip`: caps on an LMS archive, checked before anything is written (a zip bomb stops there)."""
 
     max_members = Integer(5000, min=1, help="Most members (files and folders) an archive may hold.").tag(config=True)
     max_member_mb = Integer(50, min=1, help="Largest uncompressed size of one file, in MB; a bigger "

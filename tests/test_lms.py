@@ -9,7 +9,9 @@ roster.  The Moodle class is collected and graded once (01_activations only) wit
 The hostile archives need no grading: each shows what the instructor sees, and that the good
 members around the bad one are collected and nothing lands outside ``submitted/``.
 """
+import contextlib
 import csv
+import io
 import os
 import shutil
 import subprocess
@@ -89,11 +91,16 @@ def moodle_class(notebooks, flat=False):
     ]
 
 
-def run(course, *argv):
-    """`nncourse --course COURSE ...` as a process: (exit status, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", "course.cli", "--course", str(course), *argv],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
-    return done.returncode, done.stdout, done.stderr
+def run(course, *argv, process=False):
+    """`nncourse --course COURSE ...`, in this process or as one: (exit status, stdout, stderr)."""
+    if process:
+        done = subprocess.run([sys.executable, "-m", "course.cli", "--course", str(course), *argv],
+                              capture_output=True, text=True, timeout=900, cwd=ROOT)
+        return done.returncode, done.stdout, done.stderr
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = nncourse(["--course", str(course), *argv])
+    return status, out.getvalue(), err.getvalue()
 
 
 def submitted(course):
@@ -119,13 +126,13 @@ def graded(released_course, tmp_path_factory, notebooks):
     runs["forced"] = run(course, "collect", "--zip", str(changed), "--force")
     runs["forced_files"] = submitted(course)
     runs["restored"] = run(course, "collect", "--zip", str(archive), "--force")
-    runs["autograde"] = run(course, "autograde", "--notebook", NOTEBOOK, "--quiet", "--no-feedback")
+    runs["autograde"] = run(course, "autograde", "--notebook", NOTEBOOK, "--quiet", "--no-feedback", process=True)
     runs["moodle"] = run(course, "export", "--lms", "moodle", "--notebook", NOTEBOOK)
     runs["canvas"] = run(course, "export", "--lms", "canvas", "--notebook", NOTEBOOK)
     with (course / "nbgrader_config.py").open("a") as config:
         config.write('\nc.Export.lms_scale = "percent"\n')
     runs["percent"] = run(course, "export", "--lms", "moodle", "--notebook", NOTEBOOK, "--output",
-                          str(course / "percent.csv"))
+                          str(course / "percent.csv"), process=True)  # a new process reads the changed config
     return course, runs
 
 

@@ -23,6 +23,48 @@ def cmd_release(args):
 
     target = release(args.course)
     print(f"{target.relative_to(args.course)} regenerated; the gradebook knows the assignment")
+    if args.zip:
+        from .delivery.handout import write_zip
+
+        archive, digest = write_zip(args.course)
+        print(f"{archive.relative_to(args.course)} written for students (SHA-256 {digest}, also in "
+              f"{archive.name}.sha256)")
+    return 0
+
+
+def cmd_collect(args):
+    """Collect submissions into submitted/<student>/<assignment>/: --zip reads an LMS's "download all
+    submissions" archive (Moodle or Canvas naming), matching uploaders to the roster; safe against hostile
+    archives.  Running it again changes nothing; --force replaces what is there."""
+    if not args.zip:
+        raise CourseError("collect needs --zip ARCHIVE (an LMS's download of all submissions)")
+    from .delivery.lms import collect_zip
+    from .delivery.roster import import_roster, read_roster, roster_of
+
+    if args.roster:
+        people = read_roster(args.roster)
+        done = import_roster(args.course, people)
+        print(f"{len(people)} students in {args.roster.name}: {len(done.added)} added, {len(done.updated)} updated")
+    done = collect_zip(args.course, args.zip, args.lms, roster_of(args.course), force=args.force)
+    for student, files in done.written.items():
+        print(f"{student}: {', '.join(files)}")
+    for student, file in done.wrong_names:
+        print(f"WRONG NAME  {student}: {file} is not a notebook of the assignment; autograde will report the "
+              "notebook as missing, naming this file", file=sys.stderr)
+    for student, file in done.packed:
+        print(f"NOT UNPACKED {student}: {file} is an archive; it is kept as a file, and its notebooks are not "
+              "collected: ask for the notebooks themselves", file=sys.stderr)
+    for member, why in done.unmatched:
+        print(f"UNMATCHED   {member}: {why}", file=sys.stderr)
+    for member, why in done.problems:
+        print(f"SKIPPED     {member}: {why}", file=sys.stderr)
+    if done.kept:
+        print(f"KEPT        {', '.join(done.kept)}: already collected and different from this archive; "
+              "--force replaces them", file=sys.stderr)
+    print(f"{len(done.written)} students collected into submitted/, {len(done.unchanged)} unchanged, "
+          f"{len(done.kept)} kept; {len(done.unmatched)} files match no student, {len(done.problems)} skipped"
+          + (". Grade again what changed: nncourse autograde --force --student ID" if args.force and done.written
+             else ""))
     return 0
 
 
@@ -125,10 +167,29 @@ def cmd_export(args):
     from .grading.results import assignment_structure
     from .reporting.export import write_csv
 
+    if args.lms:
+        return export_lms(args)
     output = args.output or args.course / "grades_per_question.csv"
     results, flags = graded_results(args.course)
     path = write_csv(output, results, assignment_structure(args.course), flags)
     print(f"per-question grades written to {path}")
+    return 0
+
+
+def export_lms(args):
+    """export --lms: the grade of record per student in the LMS's import CSV; empty cells are named."""
+    from .grading.results import assignment_structure, read_all
+    from .reporting.lms import gradebook_students, lms_rows, write_lms_csv
+
+    settings = load(args.course)
+    header, rows, empty = lms_rows(args.lms, gradebook_students(args.course), read_all(args.course),
+                                   assignment_structure(args.course), settings.assignment, args.notebook,
+                                   settings.export.lms_scale)
+    path = write_lms_csv(args.output or args.course / f"grades_{args.lms}.csv", header, rows)
+    print(f"{args.lms} grade import ({settings.export.lms_scale}) written to {path}")
+    if empty:
+        print(f"WARNING: {len(empty)} students get an empty cell, not 0 (their grade is not known):\n"
+              + "\n".join(f"  {student}: {why}" for student, why in empty), file=sys.stderr)
     return 0
 
 
@@ -188,7 +249,15 @@ def parser():
         command.set_defaults(func=func)
         return command
 
-    add("release", cmd_release)
+    release = add("release", cmd_release)
+    release.add_argument("--zip", action="store_true",
+                         help="also write <assignment>.zip (what students get) and its .sha256")
+    collect = add("collect", cmd_collect)
+    collect.add_argument("--zip", type=Path, metavar="ARCHIVE", help="the LMS's download of all submissions")
+    collect.add_argument("--lms", choices=["moodle", "canvas"], default="moodle", help="its naming (default moodle)")
+    collect.add_argument("--roster", type=Path, help="roster.csv to import first (id,first_name,last_name,email,"
+                                                     "lms_id); default: the students in the gradebook")
+    collect.add_argument("--force", action="store_true", help="replace submissions already collected")
     grade = add("autograde", cmd_autograde)
     grade.add_argument("--jobs", "-j", type=int, help="parallel workers (default c.Grading.jobs: 2)")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
@@ -213,7 +282,11 @@ def parser():
     audit.add_argument("--student", action="append", help="audit only this student (repeatable)")
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
     export = add("export", cmd_export)
-    export.add_argument("--output", type=Path, help="CSV path (default: <course>/grades_per_question.csv)")
+    export.add_argument("--output", type=Path, help="CSV path (default: <course>/grades_per_question.csv, "
+                                                    "or grades_<lms>.csv)")
+    export.add_argument("--lms", choices=["moodle", "canvas"],
+                        help="the grade of record per student in this LMS's grade-import CSV (c.Export.lms_scale)")
+    export.add_argument("--notebook", action="append", help="with --lms: only these notebooks (repeatable)")
     report = add("report", cmd_report)
     report.add_argument("--output", type=Path, help="output folder (default: <course>/report)")
     demo = add("demo", cmd_demo)

@@ -3,7 +3,7 @@
 ``nbgrader_config.py`` is the one file an instructor configures.  Besides
 nbgrader's own options (the course id, the gradebook) it holds the course's,
 declared here as traitlets ``Configurable`` classes, as nbgrader declares its
-own: ``c.Grading.*`` and ``c.Audit.*``.  A bad value gets traitlets' own error
+own: ``c.Grading.*``, ``c.Audit.*``, ``c.Collect.*`` and ``c.Export.*``.  A bad value gets traitlets' own error
 (raised as ``CourseError``), and ``nncourse config`` lists every option with
 its help and current value.  ``load(root)`` reads the file once per course
 folder.
@@ -53,7 +53,25 @@ class Audit(Configurable):
                                 "(min), or one grader's alone.").tag(config=True)
 
 
-OPTIONS = (Grading, Audit)
+class Collect(Configurable):
+    """`nncourse collect --zip`: caps on an LMS archive, checked before anything is written (a zip bomb stops there)."""
+
+    max_members = Integer(5000, min=1, help="Most members (files and folders) an archive may hold.").tag(config=True)
+    max_member_mb = Integer(50, min=1, help="Largest uncompressed size of one file, in MB; a bigger "
+                                            "file is skipped and named.").tag(config=True)
+    max_total_mb = Integer(1000, min=1, help="Largest uncompressed size of the whole archive, in MB; "
+                                             "beyond it nothing is collected.").tag(config=True)
+
+
+class Export(Configurable):
+    """`nncourse export --lms`: the grade the LMS imports."""
+
+    lms_scale = Enum(("points", "percent"), default_value="points",
+                     help="The assignment's grade as points of record (out of the assignment's maximum) "
+                          "or as a percent of that maximum.").tag(config=True)
+
+
+OPTIONS = (Grading, Audit, Collect, Export)
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,8 @@ class Settings:
     db_url: str
     grading: Grading
     audit: Audit
+    collect: Collect
+    export: Export
     assignment: str = ASSIGNMENT  # the templates build this one assignment (course.authoring)
 
 
@@ -87,13 +107,14 @@ def load(root=ROOT):
     except TraitError as error:
         raise CourseError(f"nbgrader_config.py: {error}") from None
     coursedir = CourseDirectory(config=config, root=str(root))
-    return Settings(root, coursedir.course_id, coursedir.db_url, options["Grading"], options["Audit"])
+    return Settings(root, coursedir.course_id, coursedir.db_url, options["Grading"], options["Audit"],
+                    options["Collect"], options["Export"])
 
 
 def describe(settings):
     """Every course option with its current value and help, for `nncourse config`."""
     lines = []
-    for instance in (settings.grading, settings.audit):
+    for instance in (settings.grading, settings.audit, settings.collect, settings.export):
         cls = type(instance)
         lines.append(f"{cls.__name__}: {cls.__doc__.strip()}")
         for name, trait in sorted(instance.traits(config=True).items()):

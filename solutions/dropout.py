@@ -14,7 +14,7 @@ class Dropout(Layer):
     def __init__(self, dropout_rate=0.5):
         super().__init__()
         if not 0.0 <= dropout_rate <= 1.0:
-            raise ValueError(f"dropout_rate must lie in [0, 1], got {dropout_rate}")
+            raise ValueError(f"dropout_rate должна лежать в [0, 1], а получено {dropout_rate}")
         self.dropout_rate = dropout_rate
         self._mask = None
 

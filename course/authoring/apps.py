@@ -11,6 +11,12 @@ from pathlib import Path
 
 from ..settings import ASSIGNMENT, ROOT, python_settings
 
+# What a student's machine needs beside the notebooks, kept once in course/lab/student/ and copied into
+# every release: the students' Validate configuration (read from the folder Validate runs in) and a README.
+STUDENT_SIDE = Path(__file__).resolve().parent.parent / "lab" / "student"
+STUDENT_NBGRADER_CONFIG = STUDENT_SIDE / "nbgrader_config.py"
+HANDOUT_FILES = (STUDENT_NBGRADER_CONFIG, STUDENT_SIDE / "README.md")
+
 
 def hermetic_env(home):
     home = Path(home)
@@ -62,5 +68,9 @@ def course_copy(dest):
 
 
 def generate_release(course_dir):
+    """nbgrader's generate_assignment, then the handout files beside the notebooks (release/ as students get it)."""
     nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
-    return Path(course_dir) / "release" / ASSIGNMENT
+    target = Path(course_dir) / "release" / ASSIGNMENT
+    for path in HANDOUT_FILES:
+        shutil.copyfile(path, target / path.name)
+    return target

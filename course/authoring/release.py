@@ -2,7 +2,8 @@
 
 ``release(course)`` rebuilds ``source/`` from the templates and runs
 ``nbgrader generate_assignment`` in the course folder, which writes
-``release/`` and registers the assignment in the gradebook (`nncourse release`).
+``release/`` and registers the assignment in the gradebook (`nncourse release`);
+the students' Validate configuration and README are copied beside the notebooks.
 ``refresh()`` regenerates the committed ``release/`` of this checkout in a
 scratch copy of the course, so the instructor's gradebook is not touched
 (`make notebooks`).
@@ -16,7 +17,7 @@ import tempfile
 
 from ..settings import ASSIGNMENT, ROOT, CourseError
 from . import build
-from .apps import course_copy, generate_release, nbgrader
+from .apps import course_copy, generate_release
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,7 @@ def release(course):
     """Rebuild ``source/`` from the templates, then ``release/`` with nbgrader, in ``course``."""
     if build.main([]) != 0:
         raise CourseError("the templates do not build (see above)")
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    return course / "release" / ASSIGNMENT
+    return generate_release(course)
 
 
 def refresh():

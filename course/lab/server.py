@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from ..authoring.apps import hermetic_env
+from ..authoring.apps import STUDENT_NBGRADER_CONFIG, hermetic_env
 from ..settings import ASSIGNMENT, ROOT, CourseError
 
 DEFAULT_PORT = 8888
-# What a student's ~/.jupyter/ holds: Validate checks every cell, not only the graded (hidden) ones.
-STUDENT_NBGRADER_CONFIG = Path(__file__).resolve().parent / "student" / "nbgrader_config.py"
+# STUDENT_NBGRADER_CONFIG: what a student's ~/.jupyter/ holds (Validate checks every cell, not only the hidden ones).
 STUDENT_FOLDER = Path(".cache") / "lab-student"  # relative to the course folder
 
 # nbgrader's instructor tools, hidden from a student (they need the course's gradebook).

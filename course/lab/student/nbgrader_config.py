@@ -6,9 +6,11 @@ are empty in the release, so an untouched notebook "passes".  Here Validate
 visible tests above all, each with a short Russian explanation, and runs the notebook as the
 autograder does: demonstration cells are skipped and a warning on stderr is not a failure.
 
-Install it as ``~/.jupyter/nbgrader_config.py`` (or any folder of ``jupyter --paths``, e.g.
-``/etc/jupyter`` on a JupyterHub image): the Validate button reads its configuration from the
-Jupyter config path and the server's working folder, never from the assignment's folder.
+Every release carries it beside the notebooks (course.authoring.apps.generate_release), so
+``nbgrader validate`` and the Validate button of a JupyterLab started in the assignment's folder
+read it there.  It can also be installed as ``~/.jupyter/nbgrader_config.py`` (or any folder of
+``jupyter --paths``, e.g. ``/etc/jupyter`` on a JupyterHub image): Validate reads its configuration
+from the Jupyter config path and the working folder, never from the notebook's own folder.
 ``make lab-student`` puts it into its own HOME.  The file is self-contained (the standard
 library only) and holds no answer and no hidden test.
 """

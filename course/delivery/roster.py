@@ -8,7 +8,8 @@
 ``id`` is the student's course id (their login on the course's JupyterHub, their folder under
 ``submitted/``): lowercase letters, digits, ``_`` and ``-``, starting with a letter or ``_``, at most
 32 characters, as a Unix account name must be.  ``lms_id`` (optional) is their id in the LMS (Moodle's
-"ID number" or Canvas's "SIS User ID"); it goes into nbgrader's ``lms_user_id``.  Any other column is
+"ID number"; Canvas's user id, the number in its submission downloads and the ``ID`` column of its
+gradebook, docs/lms.md); it goes into nbgrader's ``lms_user_id``.  Any other column is
 kept out.  A bad row is an error that names its line; nothing is imported then.
 
 ``import_roster`` adds the students with nbgrader's own API (``Gradebook.update_or_create_student``);

@@ -18,12 +18,34 @@ log = logging.getLogger("course")
 
 
 def cmd_release(args):
-    """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
+    """Rebuild source/ from the templates and regenerate release/ (registers the assignment); with --exchange
+    (or c.Delivery.publish) also publish it to nbgrader's exchange, as root."""
     from .authoring.release import release
 
     target = release(args.course)
     print(f"{target.relative_to(args.course)} regenerated; the gradebook knows the assignment")
+    if args.exchange or load(args.course).delivery.publish:
+        from .delivery.loop import publish
+
+        print(f"published to the exchange: {publish(args.course)}")
     return 0
+
+
+def cmd_collect(args):
+    """Collect each student's latest submission from nbgrader's exchange into submitted/<student>/nn_layers/
+    (as root; resumable: an unchanged submission is left alone); late ones are named."""
+    if args.zip:
+        raise CourseError("collect --zip: not in this branch")
+    from .delivery.loop import collect
+
+    result = collect(args.course)
+    for student, reason in sorted(result.of("REFUSED").items()):
+        print(f"REFUSED {student}: {reason}", file=sys.stderr)
+    for student, seconds in sorted(result.late.items()):
+        print(f"LATE {student}: {seconds / 3600:.1f} h after the due date")
+    print(f"{len(result.of('COLLECTED'))} collected, {len(result.of('UNCHANGED'))} unchanged, "
+          f"{len(result.of('REFUSED'))} refused, {len(result.late)} late")
+    return 1 if result.of("REFUSED") else 0
 
 
 def cmd_autograde(args):
@@ -49,7 +71,8 @@ def cmd_autograde(args):
 
 def cmd_feedback(args):
     """Generate feedback HTML with nbgrader and scan it: a page that shows a hidden test or reference code
-    is withheld (moved to grading/feedback-withheld/), the others stay in feedback/."""
+    is withheld (moved to grading/feedback-withheld/), the others stay in feedback/; --release gives each
+    student their pages through nbgrader's exchange (as root)."""
     from .reporting.feedback import write_feedback
 
     leaks, unwritten = write_feedback(args.course, args.jobs, args.student)
@@ -62,6 +85,14 @@ def cmd_feedback(args):
     print(f"feedback written to feedback/<student>/{load(args.course).assignment}/ and scanned: "
           + (f"{withheld} pages withheld in grading/feedback-withheld/, the rest show no hidden test or "
              "reference code" if withheld else "no hidden test or reference code shown"))
+    if args.release:
+        from .delivery.loop import release_feedback
+
+        result = release_feedback(args.course, args.student)
+        for student, reason in sorted(result.of("REFUSED").items()):
+            print(f"NOT RELEASED {student}: {reason}", file=sys.stderr)
+        print(f"feedback released to the exchange for {len(result.of('RELEASED'))} students")
+        unwritten = unwritten or result.of("REFUSED")
     return 1 if unwritten else 0
 
 
@@ -160,9 +191,13 @@ def cmd_lab(args):
 def cmd_roster(args):
     """The class list: `roster import roster.csv` adds the students (id, first_name, last_name, email and
     optionally lms_id) to the gradebook with nbgrader's API; importing the same file again changes nothing."""
-    from .delivery.roster import import_roster, read_roster
+    from .delivery.roster import create_accounts, import_roster, read_roster
 
     people = read_roster(args.file)
+    if args.create_accounts:
+        created = create_accounts(people, load(args.course).delivery.students_group)
+        print(f"{len(created)} accounts created" + (f": {', '.join(created)} (set their passwords with chpasswd)"
+                                                    if created else ""))
     done = import_roster(args.course, people)
     print(f"{len(people)} students in {args.file.name}: {len(done.added)} added, {len(done.updated)} updated, "
           f"{len(done.unchanged)} unchanged")
@@ -188,7 +223,11 @@ def parser():
         command.set_defaults(func=func)
         return command
 
-    add("release", cmd_release)
+    release = add("release", cmd_release)
+    release.add_argument("--exchange", action="store_true",
+                         help="also publish to nbgrader's exchange (c.Exchange.root; as root)")
+    collect = add("collect", cmd_collect)
+    collect.add_argument("--zip", type=Path, help="an LMS's archive of submissions instead of the exchange")
     grade = add("autograde", cmd_autograde)
     grade.add_argument("--jobs", "-j", type=int, help="parallel workers (default c.Grading.jobs: 2)")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
@@ -207,6 +246,7 @@ def parser():
     feedback = add("feedback", cmd_feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.add_argument("--jobs", "-j", type=int, default=2, help="parallel nbgrader processes (default 2)")
+    feedback.add_argument("--release", action="store_true", help="release it to the students through the exchange")
     add("scan", cmd_scan)
     audit = add("audit", cmd_audit)
     audit.add_argument("--jobs", "-j", type=int, default=2, help="parallel jails (default 2)")
@@ -226,6 +266,8 @@ def parser():
     roster = add("roster", cmd_roster)
     roster.add_argument("action", choices=["import"], help="import: add the roster's students to the gradebook")
     roster.add_argument("file", type=Path, help="roster.csv: id,first_name,last_name,email[,lms_id]")
+    roster.add_argument("--create-accounts", action="store_true",
+                        help="also create the students' system accounts and group (as root)")
     add("config", cmd_config)
     return main
 

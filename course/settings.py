@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from traitlets import Enum, Integer, TraitError
+from traitlets import Bool, Enum, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: the course folder unless --course says otherwise
@@ -29,6 +29,7 @@ FEEDBACK_WITHHELD = Path("grading") / "feedback-withheld"  # in a course folder:
 # parsing at once fail with "AST constructor recursion depth mismatch").  Code that may run in the
 # grader's threads (the audit, the gradebook writer) holds this lock around either.
 PROCESS_LOCK = threading.RLock()
+EXCHANGE_ROOT = "/srv/nbgrader/exchange"  # nbgrader_config.py's default; NNCOURSE_EXCHANGE overrides it
 
 
 class CourseError(Exception):
@@ -53,7 +54,38 @@ class Audit(Configurable):
                                 "(min), or one grader's alone.").tag(config=True)
 
 
-OPTIONS = (Grading, Audit)
+class Delivery(Configurable):
+    """The exchange on JupyterHub: release, collect, feedback (docs/exchange.md)."""
+
+    publish = Bool(False, help="`nncourse release` also publishes the assignment to nbgrader's exchange "
+                               "(as --exchange does).").tag(config=True)
+    due_date = Unicode("", help="When the assignment is due: ISO 8601 with its time zone, e.g. "
+                                "'2027-03-01T23:59:00+03:00'.  A later submission is marked late and "
+                                "penalised as c.LateSubmissionPlugin.penalty_method says; empty: no due "
+                                "date.").tag(config=True)
+    students_group = Unicode("nn-layers-students", help="Unix group of the students' accounts "
+                                                        "(`roster import --create-accounts`).").tag(config=True)
+
+    @validate("due_date")
+    def _due_date(self, proposal):
+        if proposal.value and due_datetime(proposal.value) is None:
+            raise TraitError(f"c.Delivery.due_date = {proposal.value!r}: not an ISO 8601 time with a time zone, "
+                             "e.g. '2027-03-01T23:59:00+03:00'")
+        return proposal.value
+
+
+def due_datetime(text):
+    """The aware datetime of an ISO 8601 time with a zone, or None."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else None
+
+
+OPTIONS = (Grading, Audit, Delivery)
 
 
 @dataclass(frozen=True)
@@ -65,6 +97,8 @@ class Settings:
     db_url: str
     grading: Grading
     audit: Audit
+    delivery: Delivery
+    exchange_root: str  # nbgrader's c.Exchange.root
     assignment: str = ASSIGNMENT  # the templates build this one assignment (course.authoring)
 
 
@@ -87,13 +121,14 @@ def load(root=ROOT):
     except TraitError as error:
         raise CourseError(f"nbgrader_config.py: {error}") from None
     coursedir = CourseDirectory(config=config, root=str(root))
-    return Settings(root, coursedir.course_id, coursedir.db_url, options["Grading"], options["Audit"])
+    return Settings(root, coursedir.course_id, coursedir.db_url, options["Grading"], options["Audit"],
+                    options["Delivery"], config.Exchange.get("root", EXCHANGE_ROOT))
 
 
 def describe(settings):
     """Every course option with its current value and help, for `nncourse config`."""
     lines = []
-    for instance in (settings.grading, settings.audit):
+    for instance in (settings.grading, settings.audit, settings.delivery):
         cls = type(instance)
         lines.append(f"{cls.__name__}: {cls.__doc__.strip()}")
         for name, trait in sorted(instance.traits(config=True).items()):

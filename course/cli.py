@@ -39,12 +39,14 @@ def cmd_collect(args):
     from .delivery.loop import collect
 
     result = collect(args.course)
-    for student, reason in sorted(result.of("REFUSED").items()):
-        print(f"REFUSED {student}: {reason}", file=sys.stderr)
+    for verb in ("IGNORED", "REFUSED"):
+        for student, reason in sorted(result.of(verb).items()):
+            print(f"{verb} {student}: {reason}", file=sys.stderr)
     for student, seconds in sorted(result.late.items()):
         print(f"LATE {student}: {seconds / 3600:.1f} h after the due date")
     print(f"{len(result.of('COLLECTED'))} collected, {len(result.of('UNCHANGED'))} unchanged, "
-          f"{len(result.of('REFUSED'))} refused, {len(result.late)} late")
+          f"{len(result.of('REFUSED'))} refused, {len(result.late)} late, "
+          f"{len(result.of('IGNORED'))} folders ignored (not of the student they name)")
     return 1 if result.of("REFUSED") else 0
 
 

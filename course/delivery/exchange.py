@@ -80,6 +80,10 @@ class SafeCollect(ExchangeCollect):
 
     def _sort_by_timestamp(self, records):
         # a student's own folders first: one planted under their name never hides their latest
+        for record in records:
+            if not self._owned(record):
+                self.log.warning("IGNORED %s: %s is not a folder of theirs (planted under their name?)",
+                                 record["username"], record["filename"])
         return sorted(records, key=lambda r: (self._owned(r), r["timestamp"]), reverse=True)
 
     def copy_files(self):
@@ -88,17 +92,17 @@ class SafeCollect(ExchangeCollect):
         for record in self.src_records:
             student = record["username"]
             try:
-                outcome = self._collect(record)
+                verb, when = self._collect(record)
             except Exception as refusal:  # one student's folder never stops the others
                 self.log.warning("REFUSED %s: %s", student, refusal)
             else:
-                self.log.info("%s %s", outcome, student)
+                self.log.info("%s %s: %s", verb, student, when)
 
     def _collect(self, record):
         from course.jail.safefiles import Refused, read_tree, write_tree
 
         if not self._owned(record):
-            raise Refused(f"{record['filename']} is not a folder owned by {record['username']}: not collected")
+            raise Refused(f"no folder of theirs in the inbound, only {record['filename']} (not collected)")
         student, source = record["username"], os.path.join(self.inbound_path, record["filename"])
         limit = self.max_megabytes * 2**20
         try:
@@ -114,7 +118,7 @@ class SafeCollect(ExchangeCollect):
         dest = self.coursedir.format_path(self.coursedir.submitted_directory, student, self.coursedir.assignment_id)
         stamp = os.path.join(dest, "timestamp.txt")
         if os.path.isfile(stamp) and open(stamp, "rb").read() == files["timestamp.txt"]:
-            return "UNCHANGED"
+            return "UNCHANGED", when.strftime(TIME_FORMAT)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         fresh, old = dest + ".collecting", dest + ".replaced"
         for leftover in (fresh, old):  # an interrupted run's
@@ -125,7 +129,7 @@ class SafeCollect(ExchangeCollect):
             os.rename(dest, old)
         os.rename(fresh, dest)
         shutil.rmtree(old, ignore_errors=True)
-        return f"COLLECTED {when.strftime(TIME_FORMAT)}"
+        return "COLLECTED", when.strftime(TIME_FORMAT)
 
     def _ignored(self, relative):
         name = relative.rsplit("/", 1)[-1]

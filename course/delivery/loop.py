@@ -14,7 +14,7 @@ from pathlib import Path
 from ..authoring.apps import nbgrader
 from ..settings import CourseError, due_datetime, load
 
-LINE = re.compile(r"\b(COLLECTED|UNCHANGED|REFUSED|RELEASED) ([a-z_][a-z0-9_-]*): (.*)$")
+LINE = re.compile(r"\b(COLLECTED|UNCHANGED|REFUSED|IGNORED|RELEASED) ([a-z_][a-z0-9_-]*): (.*)$")
 
 
 @dataclass

@@ -103,16 +103,25 @@ class Settings:
 
 
 @functools.lru_cache(maxsize=None)
-def load(root=ROOT):
-    """The settings of the course at ``root`` (read once per process); ``CourseError`` when there is no
-    configuration or a value is invalid."""
-    from nbgrader.coursedir import CourseDirectory
+def nbgrader_config(root=ROOT):
+    """The traitlets ``Config`` of ``root/nbgrader_config.py`` (read once per process), for nbgrader's own
+    classes run in this process; ``CourseError`` when there is none."""
     from traitlets.config.loader import PyFileConfigLoader
 
     root = Path(root).resolve()
     if not (root / "nbgrader_config.py").is_file():
         raise CourseError(f"{root} is not a course folder: it has no nbgrader_config.py")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+@functools.lru_cache(maxsize=None)
+def load(root=ROOT):
+    """The settings of the course at ``root`` (read once per process); ``CourseError`` when there is no
+    configuration or a value is invalid."""
+    from nbgrader.coursedir import CourseDirectory
+
+    root = Path(root).resolve()
+    config = nbgrader_config(root)
     try:
         options = {cls.__name__: cls(config=config) for cls in OPTIONS}
         for instance in options.values():  # traitlets validates a config value only when it is read

@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from ..jail import safefiles
-from ..settings import FEEDBACK_WITHHELD, PROCESS_LOCK, CourseError, load
+from ..settings import FEEDBACK_WITHHELD, PROCESS_LOCK, CourseError, load, nbgrader_config
 from ..trust.audit import nbgrader_scores
 from ..trust.leakscan import html_text, leaks
 from . import record as of_record
@@ -108,6 +108,31 @@ def _write_grades(root, student, notebooks):
             time.sleep(1)
 
 
+def _late_penalties(root, student, notebooks):
+    """nbgrader's own late-submission step (AssignLatePenalties and its plugin, as nbgrader_config.py sets
+    them) on the course gradebook: the submission's time is its collected timestamp.txt, the due date the
+    assignment's (``nncourse collect`` puts c.Delivery.due_date there)."""
+    from nbformat.v4 import new_notebook
+    from nbgrader.preprocessors import AssignLatePenalties
+    from nbgrader.utils import parse_utc
+
+    assignment = load(root).assignment
+    try:
+        stamp = safefiles.read_file(str(Path(root) / "submitted" / student / assignment / "timestamp.txt"), limit=256)
+        when = parse_utc(stamp.decode())
+    except (OSError, safefiles.Refused, ValueError):
+        when = None
+    with PROCESS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        with open_gradebook(root) as gb:
+            gb.find_submission(assignment, student).timestamp = when
+            gb.db.commit()
+        step = AssignLatePenalties(config=nbgrader_config(root))
+        for notebook in notebooks:
+            step.preprocess(new_notebook(), {"nbgrader": {"notebook": notebook, "assignment": assignment,
+                                                          "student": student, "db_url": db_url(root)}})
+
+
 def _write_files(root, student, files, notebook=None):
     """The outcome's files into autograded/: one graded notebook, or (notebook=None) every non-notebook file.
     Through directory fds only, replacing rather than following whatever is there (course.jail.safefiles)."""
@@ -136,6 +161,7 @@ def record(root, outcome, structure):
     if graded:
         try:
             _write_grades(root, outcome.student, graded)
+            _late_penalties(root, outcome.student, graded)
         except MissingEntry as exc:
             problem = f"gradebook entry missing: {exc}"
     _write_files(root, outcome.student, outcome.files)

@@ -5,7 +5,6 @@ As root, the module creates four throwaway student accounts with `nncourse roste
 folder, and lets the students act through nbgrader's own apps as themselves (setpriv): fetch, submit,
 and every attack the properties rule out.  The instructor's steps are the `nncourse` commands.
 """
-import json
 import os
 import pwd
 import shutil

@@ -84,8 +84,9 @@ def write_scores(root, student, notebooks):
                                   for nb, cells in notebooks.items()})
 
 
-def _write_grades(root, student, notebooks):
-    """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), one transaction."""
+def _write_grades(root, student, notebooks, timestamp=None):
+    """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), and the
+    submission's ``timestamp`` if given, in one transaction; whether a late penalty is to be (re)assessed."""
     deadline, assignment = time.monotonic() + 300, load(root).assignment
     while True:
         try:
@@ -93,43 +94,46 @@ def _write_grades(root, student, notebooks):
                 # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
                 warnings.simplefilter("ignore", SAWarning)
                 gb.update_or_create_student(student)
-                gb.update_or_create_submission(assignment, student)
+                submission = gb.update_or_create_submission(
+                    assignment, student, **({"timestamp": timestamp} if timestamp else {}))
                 for notebook, cells in notebooks.items():
                     for name, (score, _, manual) in cells.items():
                         grade = gb.find_grade(name, notebook, assignment, student)
                         grade.auto_score = score
                         if manual is not None:
                             grade.needs_manual_grade = manual
+                late = submission.total_seconds_late > 0 or any(
+                    nb.late_submission_penalty is not None for nb in submission.notebooks if nb.name in notebooks)
                 gb.db.commit()
-            return
+            return late
         except OperationalError:  # busy beyond the driver's own timeout: wait, never abort the batch
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
 
 
-def _late_penalties(root, student, notebooks):
-    """nbgrader's own late-submission step (AssignLatePenalties and its plugin, as nbgrader_config.py sets
-    them) on the course gradebook: the submission's time is its collected timestamp.txt, the due date the
-    assignment's (``nncourse collect`` puts c.Delivery.due_date there)."""
-    from nbformat.v4 import new_notebook
-    from nbgrader.preprocessors import AssignLatePenalties
+def collected_at(root, student):
+    """When the submission was handed in: its timestamp.txt (nncourse collect writes it), or None."""
     from nbgrader.utils import parse_utc
 
-    assignment = load(root).assignment
+    path = Path(root) / "submitted" / student / load(root).assignment / "timestamp.txt"
     try:
-        stamp = safefiles.read_file(str(Path(root) / "submitted" / student / assignment / "timestamp.txt"), limit=256)
-        when = parse_utc(stamp.decode())
+        return parse_utc(safefiles.read_file(str(path), limit=256).decode())
     except (OSError, safefiles.Refused, ValueError):
-        when = None
+        return None
+
+
+def _late_penalties(root, student, notebooks):
+    """nbgrader's own late-submission step (AssignLatePenalties and its plugin, as nbgrader_config.py sets
+    them) on the course gradebook, against the assignment's due date (c.Delivery.due_date)."""
+    from nbformat.v4 import new_notebook
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    step = AssignLatePenalties(config=nbgrader_config(root))
     with PROCESS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
-        with open_gradebook(root) as gb:
-            gb.find_submission(assignment, student).timestamp = when
-            gb.db.commit()
-        step = AssignLatePenalties(config=nbgrader_config(root))
         for notebook in notebooks:
-            step.preprocess(new_notebook(), {"nbgrader": {"notebook": notebook, "assignment": assignment,
+            step.preprocess(new_notebook(), {"nbgrader": {"notebook": notebook, "assignment": load(root).assignment,
                                                           "student": student, "db_url": db_url(root)}})
 
 
@@ -160,8 +164,8 @@ def record(root, outcome, structure):
     problem = ""
     if graded:
         try:
-            _write_grades(root, outcome.student, graded)
-            _late_penalties(root, outcome.student, graded)
+            if _write_grades(root, outcome.student, graded, collected_at(root, outcome.student)):
+                _late_penalties(root, outcome.student, graded)
         except MissingEntry as exc:
             problem = f"gradebook entry missing: {exc}"
     _write_files(root, outcome.student, outcome.files)

@@ -5,6 +5,7 @@ As root, the module creates four throwaway student accounts with `nncourse roste
 folder, and lets the students act through nbgrader's own apps as themselves (setpriv): fetch, submit,
 and every attack the properties rule out.  The instructor's steps are the `nncourse` commands.
 """
+import grp
 import os
 import pwd
 import shutil
@@ -255,3 +256,37 @@ def test_feedback_reaches_its_student_alone(scene, collected):
         assert not other.may(f"open({str(page)!r}).read()")
         assert not other.may(f"import os; os.unlink({str(page)!r})")
     assert not b.may(f"import os; os.listdir({str(exchange / COURSE_ID / 'feedback')!r})")
+
+
+def test_create_accounts_refuses_an_account_it_did_not_create_and_changes_nothing_twice():
+    from course.delivery.roster import create_accounts, parse_roster
+    from course.settings import CourseError
+
+    tag = uuid.uuid4().hex[:6]
+    mine, foreign, group = f"nnx{tag}m", f"nnx{tag}f", f"nnx{tag}-students"
+    people = parse_roster(f"id,first_name,last_name,email\n{mine},Анна,Иванова,a@example.org\n"
+                          f"{foreign},Пётр,Петров,p@example.org\n")
+    subprocess.run(["useradd", foreign], check=True)
+    try:
+        with pytest.raises(CourseError, match=f"{foreign} already exist"):
+            create_accounts(people, group)
+        with pytest.raises(KeyError):
+            pwd.getpwnam(mine)  # nothing was created
+        assert pwd.getpwnam(foreign).pw_gecos == ""  # nor changed
+        assert create_accounts(people[:1], group) == [mine]
+        assert create_accounts(people[:1], group) == []
+        account = pwd.getpwnam(mine)
+        assert account.pw_gecos.startswith("Анна Иванова") and Path(account.pw_dir).is_dir()
+        assert mine in grp.getgrnam(group).gr_mem
+    finally:
+        for name in (mine, foreign):
+            subprocess.run(["userdel", "--remove", name], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
+
+
+def test_a_due_date_without_a_time_zone_is_refused(tmp_path):
+    from course.settings import CourseError, load
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Delivery.due_date = '2027-03-01 23:59'\n")
+    with pytest.raises(CourseError, match="not an ISO 8601 time with a time zone"):
+        load(tmp_path)

@@ -290,3 +290,8 @@ def test_a_due_date_without_a_time_zone_is_refused(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Delivery.due_date = '2027-03-01 23:59'\n")
     with pytest.raises(CourseError, match="not an ISO 8601 time with a time zone"):
         load(tmp_path)
+
+
+def test_collect_zip_is_not_in_this_branch(new_course, capsys):
+    assert cli.main(["--course", str(new_course), "collect", "--zip", "class.zip"]) == 2
+    assert "collect --zip: not in this branch" in capsys.readouterr().err

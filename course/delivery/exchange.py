@@ -113,7 +113,7 @@ class SafeCollect(ExchangeCollect):
         except Refused as refusal:
             raise Refused(f"{refusal} (the limits are c.SafeCollect.max_files = {self.max_files} and "
                           f"c.SafeCollect.max_megabytes = {self.max_megabytes})") from None
-        when = self._submitted_at(source)
+        when = self._submitted_at(source, list(files))
         files["timestamp.txt"] = when.strftime(TIME_FORMAT).encode()
         dest = self.coursedir.format_path(self.coursedir.submitted_directory, student, self.coursedir.assignment_id)
         stamp = os.path.join(dest, "timestamp.txt")
@@ -136,12 +136,11 @@ class SafeCollect(ExchangeCollect):
         return name == "timestamp.txt" or any(fnmatch.fnmatch(name, p) for p in self.coursedir.ignore)
 
     @staticmethod
-    def _submitted_at(folder):
-        """The latest ctime under ``folder`` (a student can set a file's mtime back, never its ctime)."""
-        latest = os.lstat(folder).st_ctime
-        for parent, dirs, names in os.walk(folder):
-            for name in dirs + names:
-                latest = max(latest, os.lstat(os.path.join(parent, name)).st_ctime)
+    def _submitted_at(folder, names):
+        """The latest ctime of ``folder`` and of the files ``names`` in it and their folders: a student can
+        set a file's mtime back, never its ctime (and only what was read is walked, so the caps hold)."""
+        paths = {""} | {"/".join(name.split("/")[:depth]) for name in names for depth in range(1, name.count("/") + 2)}
+        latest = max(os.lstat(os.path.join(folder, p)).st_ctime for p in paths)
         return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
 
 

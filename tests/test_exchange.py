@@ -295,3 +295,19 @@ def test_a_due_date_without_a_time_zone_is_refused(tmp_path):
 def test_collect_zip_is_not_in_this_branch(new_course, capsys):
     assert cli.main(["--course", str(new_course), "collect", "--zip", "class.zip"]) == 2
     assert "collect --zip: not in this branch" in capsys.readouterr().err
+
+
+def test_a_new_submission_is_collected_and_graded_again(scene, collected):
+    course, exchange, people = scene
+    a = people["a"]
+    graded = course / "grading" / a.name / "01_activations.json"
+    if not graded.exists():  # run alone: a result to be forgotten
+        assert cli.main(["--course", str(course), "autograde", "--notebook", "01_activations", "--quiet",
+                         "--no-audit", "--student", a.name]) == 0
+    before = (course / "submitted" / a.name / ASSIGNMENT / "timestamp.txt").read_text()
+    a.nbgrader("submit", ASSIGNMENT)
+    out = subprocess.run([sys.executable, "-m", "course.cli", "--course", str(course), "collect"],
+                         capture_output=True, text=True, timeout=300)
+    assert "1 collected, 1 unchanged" in out.stdout, out.stdout + out.stderr
+    assert (course / "submitted" / a.name / ASSIGNMENT / "timestamp.txt").read_text() > before
+    assert not graded.exists()  # so `nncourse autograde` grades the new submission

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..authoring.apps import nbgrader
+from ..grading.results import forget
 from ..settings import CourseError, due_datetime, load
 
 LINE = re.compile(r"\b(COLLECTED|UNCHANGED|REFUSED|IGNORED|RELEASED) ([a-z_][a-z0-9_-]*): (.*)$")
@@ -67,13 +68,16 @@ def publish(course):
 
 
 def collect(course):
-    """``nbgrader collect``: each student's latest submission into submitted/<student>/<assignment>/."""
+    """``nbgrader collect``: each student's latest submission into submitted/<student>/<assignment>/; a
+    student with a new one loses their old status records, so that `nncourse autograde` grades it."""
     from nbgrader.utils import parse_utc
 
     _check_root()
     settings = load(course)
     due = due_date(course)
     result = _read(nbgrader(course, "collect", settings.assignment).stderr)
+    for student in result.of("COLLECTED"):  # a new submission: the old results no longer hold
+        forget(course, student)
     if due is not None:
         for student in {**result.of("COLLECTED"), **result.of("UNCHANGED")}:
             stamp = Path(course) / "submitted" / student / settings.assignment / "timestamp.txt"

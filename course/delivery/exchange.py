@@ -99,7 +99,7 @@ class SafeCollect(ExchangeCollect):
                 self.log.info("%s %s: %s", verb, student, when)
 
     def _collect(self, record):
-        from course.jail.safefiles import Refused, read_tree, write_tree
+        from course.jail.safefiles import Refused, read_file, read_tree, write_tree
 
         if not self._owned(record):
             raise Refused(f"no folder of theirs in the inbound, only {record['filename']} (not collected)")
@@ -117,7 +117,7 @@ class SafeCollect(ExchangeCollect):
         files["timestamp.txt"] = when.strftime(TIME_FORMAT).encode()
         dest = self.coursedir.format_path(self.coursedir.submitted_directory, student, self.coursedir.assignment_id)
         stamp = os.path.join(dest, "timestamp.txt")
-        if os.path.isfile(stamp) and open(stamp, "rb").read() == files["timestamp.txt"]:
+        if os.path.isfile(stamp) and read_file(stamp, limit=256) == files["timestamp.txt"]:
             return "UNCHANGED", when.strftime(TIME_FORMAT)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         fresh, old = dest + ".collecting", dest + ".replaced"

@@ -209,7 +209,8 @@ def cmd_roster(args):
 def cmd_config(args):
     """The course's options in nbgrader_config.py (c.Grading, c.Audit): current values and help."""
     settings = load(args.course)
-    print(f"course folder {settings.root}, course id {settings.course_id!r}, gradebook {settings.db_url}\n")
+    print(f"course folder {settings.root}, course id {settings.course_id!r}, gradebook {settings.db_url}, "
+          f"exchange {settings.exchange_root}\n")
     print(describe(settings))
     return 0
 

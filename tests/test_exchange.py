@@ -109,6 +109,9 @@ def scene(tmp_path_factory, released_course):
         assert cli.main(["--course", str(course), "roster", "import", str(roster), "--create-accounts"]) == 0
         publish(course)
         people = {k: Student(n, exchange) for k, n in names.items()}
+        reach = people["a"].run(sys.executable, "-c", "import course.delivery.exchange", check=False)
+        assert reach.returncode == 0, ("a student cannot run this checkout's Python (a student's JupyterLab on "
+                                       f"the hub would run it too): make its folders o+rx\n{reach.stderr[-500:]}")
         a, b, c, d = people.values()
         work = {a: lambda: answer_relu(a), d: lambda: d.run("sh", "-c", f"mkdir {ASSIGNMENT}/many && "
                                                                        f"cd {ASSIGNMENT}/many && seq 1 400 | xargs touch")}

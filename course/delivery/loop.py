@@ -7,6 +7,7 @@ instructor runs them as root (docs/exchange.md says why).  nbgrader's apps log o
 (``COLLECTED``, ``UNCHANGED``, ``REFUSED``, ``RELEASED``), read back here.
 """
 import datetime
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,24 +39,19 @@ def _read(log):
 
 
 def _check_root():
-    import os
-
     if os.geteuid() != 0:
         raise CourseError("the exchange steps run as root (sudo): only root can read the students' private "
                           "submissions and give each student their feedback alone (docs/exchange.md)")
 
 
 def due_date(course):
-    """The due date of the configuration (naive UTC, as nbgrader's gradebook keeps it) put into the
-    gradebook, or None."""
-    from ..grading.gradebook import open_gradebook
+    """c.Delivery.due_date into the gradebook, as nbgrader's due date (naive UTC); returns it, or None."""
+    from ..grading.gradebook import set_due_date
 
-    settings = load(course)
-    when = due_datetime(settings.delivery.due_date) if settings.delivery.due_date else None
-    utc = when.astimezone(datetime.timezone.utc).replace(tzinfo=None) if when else None
-    with open_gradebook(course) as gb:
-        gb.update_or_create_assignment(settings.assignment, duedate=utc)
-    return utc
+    text = load(course).delivery.due_date
+    when = due_datetime(text).astimezone(datetime.timezone.utc).replace(tzinfo=None) if text else None
+    set_due_date(course, when)
+    return when
 
 
 def publish(course):

@@ -78,6 +78,12 @@ def template_db(root):
     return template / "gradebook.db"
 
 
+def set_due_date(root, when):
+    """The assignment's due date in the gradebook (naive UTC, as nbgrader keeps it; None: none)."""
+    with open_gradebook(root) as gb:
+        gb.update_or_create_assignment(load(root).assignment, duedate=when)
+
+
 def write_scores(root, student, notebooks):
     """The scores of ``notebooks`` ({notebook: {grade_id: score}}) into the gradebook, one transaction."""
     _write_grades(root, student, {nb: {gid: (score, None, None) for gid, score in cells.items()}

@@ -1,4 +1,5 @@
 """nbgrader configuration of the course (run nbgrader from this folder)."""
+import os
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -69,3 +70,19 @@ c.GenerateFeedback.preprocessors = [
 # can reach.  "min" (the default) takes the lower score; "nbgrader" or "audit" takes that one.
 # Every difference is flagged with both numbers.  (course/grading/record.py)
 c.Audit.grade_of_record = "min"
+
+# nbgrader's exchange on JupyterHub (docs/exchange.md): stock classes, hardened.  The instructor's side
+# (`sudo nncourse release --exchange`, `collect`, `feedback --release`) runs as root; the students'
+# configuration needs only the root, the course id and c.ExchangeFactory.submit.
+c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", "/srv/nbgrader/exchange")
+c.ExchangeFactory.release_assignment = "course.delivery.exchange.HardenedRelease"
+c.ExchangeFactory.submit = "course.delivery.exchange.PrivateSubmit"
+c.ExchangeFactory.collect = "course.delivery.exchange.SafeCollect"
+c.ExchangeFactory.release_feedback = "course.delivery.exchange.PrivateFeedback"
+c.SafeCollect.max_files = 300  # a submission with more files, or more MiB, is refused with a message
+c.SafeCollect.max_megabytes = 50
+# The due date (ISO 8601 with its zone; "" = none): a later submission is marked late, and
+# nbgrader's late-submission plugin decides what it costs ("none" or "zero").
+c.Delivery.due_date = ""
+c.LateSubmissionPlugin.penalty_method = "none"
+c.Delivery.publish = False  # True: `nncourse release` also publishes to the exchange

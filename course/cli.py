@@ -18,7 +18,8 @@ log = logging.getLogger("course")
 
 
 def cmd_release(args):
-    """Rebuild source/ from the templates and regenerate release/ (registers the assignment)."""
+    """Rebuild source/ from the templates and regenerate release/ (registers the assignment); with --exchange
+    (or c.Delivery.publish) also publish it to nbgrader's exchange, as root."""
     from .authoring.release import release
 
     target = release(args.course)
@@ -29,15 +30,16 @@ def cmd_release(args):
         archive, digest = write_zip(args.course)
         print(f"{archive.relative_to(args.course)} written for students (SHA-256 {digest}, also in "
               f"{archive.name}.sha256)")
+    if args.exchange or load(args.course).delivery.publish:
+        from .delivery.loop import publish
+
+        print(f"published to the exchange: {publish(args.course)}")
     return 0
 
 
-def cmd_collect(args):
-    """Collect submissions into submitted/<student>/<assignment>/: --zip reads an LMS's "download all
-    submissions" archive (Moodle or Canvas naming), matching uploaders to the roster; safe against hostile
-    archives.  Running it again changes nothing; --force replaces what is there."""
-    if not args.zip:
-        raise CourseError("collect needs --zip ARCHIVE (an LMS's download of all submissions)")
+def _collect_from_zip(args):
+    """An LMS's "download all submissions" archive (Moodle or Canvas naming), uploaders matched to the roster;
+    safe against hostile archives.  Running it again changes nothing; --force replaces what is there."""
     from .delivery.lms import collect_zip
     from .delivery.roster import import_roster, read_roster, roster_of
 
@@ -68,6 +70,26 @@ def cmd_collect(args):
     return 0
 
 
+def cmd_collect(args):
+    """Collect into submitted/<student>/nn_layers/: each student's latest submission from nbgrader's exchange
+    (as root; late ones are named), or with --zip an LMS's download of all submissions.  Resumable: an
+    unchanged submission is left alone."""
+    if args.zip:
+        return _collect_from_zip(args)
+    from .delivery.loop import collect
+
+    result = collect(args.course)
+    for verb in ("IGNORED", "REFUSED"):
+        for student, reason in sorted(result.of(verb).items()):
+            print(f"{verb} {student}: {reason}", file=sys.stderr)
+    for student, seconds in sorted(result.late.items()):
+        print(f"LATE {student}: {seconds / 3600:.1f} h after the due date")
+    print(f"{len(result.of('COLLECTED'))} collected, {len(result.of('UNCHANGED'))} unchanged, "
+          f"{len(result.of('REFUSED'))} refused, {len(result.late)} late, "
+          f"{len(result.of('IGNORED'))} folders ignored (not of the student they name)")
+    return 1 if result.of("REFUSED") else 0
+
+
 def cmd_autograde(args):
     """Grade submissions in parallel, and audit them out of the kernel; resumable (only notebooks without a
     result are graded unless --force).  Locally with --jobs, or on Dask workers with --scheduler."""
@@ -91,7 +113,8 @@ def cmd_autograde(args):
 
 def cmd_feedback(args):
     """Generate feedback HTML with nbgrader and scan it: a page that shows a hidden test or reference code
-    is withheld (moved to grading/feedback-withheld/), the others stay in feedback/."""
+    is withheld (moved to grading/feedback-withheld/), the others stay in feedback/; --release gives each
+    student their pages through nbgrader's exchange (as root)."""
     from .reporting.feedback import write_feedback
 
     leaks, unwritten = write_feedback(args.course, args.jobs, args.student)
@@ -104,6 +127,14 @@ def cmd_feedback(args):
     print(f"feedback written to feedback/<student>/{load(args.course).assignment}/ and scanned: "
           + (f"{withheld} pages withheld in grading/feedback-withheld/, the rest show no hidden test or "
              "reference code" if withheld else "no hidden test or reference code shown"))
+    if args.release:
+        from .delivery.loop import release_feedback
+
+        result = release_feedback(args.course, args.student)
+        for student, reason in sorted(result.of("REFUSED").items()):
+            print(f"NOT RELEASED {student}: {reason}", file=sys.stderr)
+        print(f"feedback released to the exchange for {len(result.of('RELEASED'))} students")
+        unwritten = unwritten or result.of("REFUSED")
     return 1 if unwritten else 0
 
 
@@ -221,9 +252,13 @@ def cmd_lab(args):
 def cmd_roster(args):
     """The class list: `roster import roster.csv` adds the students (id, first_name, last_name, email and
     optionally lms_id) to the gradebook with nbgrader's API; importing the same file again changes nothing."""
-    from .delivery.roster import import_roster, read_roster
+    from .delivery.roster import create_accounts, import_roster, read_roster
 
     people = read_roster(args.file)
+    if args.create_accounts:
+        created = create_accounts(people, load(args.course).delivery.students_group)
+        print(f"{len(created)} accounts created" + (f": {', '.join(created)} (set their passwords with chpasswd)"
+                                                    if created else ""))
     done = import_roster(args.course, people)
     print(f"{len(people)} students in {args.file.name}: {len(done.added)} added, {len(done.updated)} updated, "
           f"{len(done.unchanged)} unchanged")
@@ -233,7 +268,8 @@ def cmd_roster(args):
 def cmd_config(args):
     """The course's options in nbgrader_config.py (c.Grading, c.Audit): current values and help."""
     settings = load(args.course)
-    print(f"course folder {settings.root}, course id {settings.course_id!r}, gradebook {settings.db_url}\n")
+    print(f"course folder {settings.root}, course id {settings.course_id!r}, gradebook {settings.db_url}, "
+          f"exchange {settings.exchange_root}\n")
     print(describe(settings))
     return 0
 
@@ -252,12 +288,16 @@ def parser():
     release = add("release", cmd_release)
     release.add_argument("--zip", action="store_true",
                          help="also write <assignment>.zip (what students get) and its .sha256")
+    release.add_argument("--exchange", action="store_true",
+                         help="also publish to nbgrader's exchange (c.Exchange.root; as root)")
     collect = add("collect", cmd_collect)
-    collect.add_argument("--zip", type=Path, metavar="ARCHIVE", help="the LMS's download of all submissions")
-    collect.add_argument("--lms", choices=["moodle", "canvas"], default="moodle", help="its naming (default moodle)")
-    collect.add_argument("--roster", type=Path, help="roster.csv to import first (id,first_name,last_name,email,"
-                                                     "lms_id); default: the students in the gradebook")
-    collect.add_argument("--force", action="store_true", help="replace submissions already collected")
+    collect.add_argument("--zip", type=Path, metavar="ARCHIVE",
+                         help="an LMS's download of all submissions instead of the exchange")
+    collect.add_argument("--lms", choices=["moodle", "canvas"], default="moodle",
+                         help="with --zip: its naming (default moodle)")
+    collect.add_argument("--roster", type=Path, help="with --zip: roster.csv to import first (id,first_name,"
+                                                     "last_name,email,lms_id); default: the students in the gradebook")
+    collect.add_argument("--force", action="store_true", help="with --zip: replace submissions already collected")
     grade = add("autograde", cmd_autograde)
     grade.add_argument("--jobs", "-j", type=int, help="parallel workers (default c.Grading.jobs: 2)")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
@@ -276,6 +316,7 @@ def parser():
     feedback = add("feedback", cmd_feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.add_argument("--jobs", "-j", type=int, default=2, help="parallel nbgrader processes (default 2)")
+    feedback.add_argument("--release", action="store_true", help="release it to the students through the exchange")
     add("scan", cmd_scan)
     audit = add("audit", cmd_audit)
     audit.add_argument("--jobs", "-j", type=int, default=2, help="parallel jails (default 2)")
@@ -299,6 +340,8 @@ def parser():
     roster = add("roster", cmd_roster)
     roster.add_argument("action", choices=["import"], help="import: add the roster's students to the gradebook")
     roster.add_argument("file", type=Path, help="roster.csv: id,first_name,last_name,email[,lms_id]")
+    roster.add_argument("--create-accounts", action="store_true",
+                        help="also create the students' system accounts and group (as root)")
     add("config", cmd_config)
     return main
 

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from traitlets import Enum, Integer, TraitError
+from traitlets import Bool, Enum, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: the course folder unless --course says otherwise
@@ -29,6 +29,7 @@ FEEDBACK_WITHHELD = Path("grading") / "feedback-withheld"  # in a course folder:
 # parsing at once fail with "AST constructor recursion depth mismatch").  Code that may run in the
 # grader's threads (the audit, the gradebook writer) holds this lock around either.
 PROCESS_LOCK = threading.RLock()
+EXCHANGE_ROOT = "/srv/nbgrader/exchange"  # nbgrader_config.py's default; NNCOURSE_EXCHANGE overrides it
 
 
 class CourseError(Exception):
@@ -71,7 +72,38 @@ class Export(Configurable):
                           "or as a percent of that maximum.").tag(config=True)
 
 
-OPTIONS = (Grading, Audit, Collect, Export)
+class Delivery(Configurable):
+    """The exchange on JupyterHub: release, collect, feedback (docs/exchange.md)."""
+
+    publish = Bool(False, help="`nncourse release` also publishes the assignment to nbgrader's exchange "
+                               "(as --exchange does).").tag(config=True)
+    due_date = Unicode("", help="When the assignment is due: ISO 8601 with its time zone, e.g. "
+                                "'2027-03-01T23:59:00+03:00'.  A later submission is marked late and "
+                                "penalised as c.LateSubmissionPlugin.penalty_method says; empty: no due "
+                                "date.").tag(config=True)
+    students_group = Unicode("nn-layers-students", help="Unix group of the students' accounts "
+                                                        "(`roster import --create-accounts`).").tag(config=True)
+
+    @validate("due_date")
+    def _due_date(self, proposal):
+        if proposal.value and due_datetime(proposal.value) is None:
+            raise TraitError(f"c.Delivery.due_date = {proposal.value!r}: not an ISO 8601 time with a time zone, "
+                             "e.g. '2027-03-01T23:59:00+03:00'")
+        return proposal.value
+
+
+def due_datetime(text):
+    """The aware datetime of an ISO 8601 time with a zone, or None."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else None
+
+
+OPTIONS = (Grading, Audit, Collect, Export, Delivery)
 
 
 @dataclass(frozen=True)
@@ -85,7 +117,21 @@ class Settings:
     audit: Audit
     collect: Collect
     export: Export
+    delivery: Delivery
+    exchange_root: str  # nbgrader's c.Exchange.root
     assignment: str = ASSIGNMENT  # the templates build this one assignment (course.authoring)
+
+
+@functools.lru_cache(maxsize=None)
+def nbgrader_config(root=ROOT):
+    """The traitlets ``Config`` of ``root/nbgrader_config.py`` (read once per process), for nbgrader's own
+    classes run in this process; ``CourseError`` when there is none."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise CourseError(f"{root} is not a course folder: it has no nbgrader_config.py")
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,12 +139,9 @@ def load(root=ROOT):
     """The settings of the course at ``root`` (read once per process); ``CourseError`` when there is no
     configuration or a value is invalid."""
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
     root = Path(root).resolve()
-    if not (root / "nbgrader_config.py").is_file():
-        raise CourseError(f"{root} is not a course folder: it has no nbgrader_config.py")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = nbgrader_config(root)
     try:
         options = {cls.__name__: cls(config=config) for cls in OPTIONS}
         for instance in options.values():  # traitlets validates a config value only when it is read
@@ -108,13 +151,14 @@ def load(root=ROOT):
         raise CourseError(f"nbgrader_config.py: {error}") from None
     coursedir = CourseDirectory(config=config, root=str(root))
     return Settings(root, coursedir.course_id, coursedir.db_url, options["Grading"], options["Audit"],
-                    options["Collect"], options["Export"])
+                    options["Collect"], options["Export"], options["Delivery"],
+                    config.Exchange.get("root", EXCHANGE_ROOT))
 
 
 def describe(settings):
     """Every course option with its current value and help, for `nncourse config`."""
     lines = []
-    for instance in (settings.grading, settings.audit, settings.collect, settings.export):
+    for instance in (settings.grading, settings.audit, settings.collect, settings.export, settings.delivery):
         cls = type(instance)
         lines.append(f"{cls.__name__}: {cls.__doc__.strip()}")
         for name, trait in sorted(instance.traits(config=True).items()):

@@ -13,7 +13,9 @@ gradebook, docs/lms.md); it goes into nbgrader's ``lms_user_id``.  Any other col
 kept out.  A bad row is an error that names its line; nothing is imported then.
 
 ``import_roster`` adds the students with nbgrader's own API (``Gradebook.update_or_create_student``);
-importing the same file again changes nothing.
+importing the same file again changes nothing.  ``create_accounts`` (``--create-accounts``, as root) gives
+each a Unix account in the students' group, marked as nncourse's in its GECOS field: an account it did
+not create is never touched.
 """
 import csv
 import io
@@ -112,3 +114,46 @@ def roster_of(course):
     with open_gradebook(course) as gb:
         return [Person(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
                 for s in gb.students]
+
+
+MARK = "nncourse"  # the last GECOS field of an account this tool created: the only accounts it touches
+
+
+def _account(student):
+    import pwd
+
+    try:
+        return pwd.getpwnam(student)
+    except KeyError:
+        return None
+
+
+def create_accounts(people, group):
+    """A system account (home folder, member of ``group``) for each of ``people`` who has none; as root.
+    An existing account that this tool did not create stops it before anything changes.  Returns the
+    ids of the accounts created."""
+    import grp
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        raise CourseError("--create-accounts: only root can create accounts (run it with sudo)")
+    foreign = [p.id for p in people if (a := _account(p.id)) and a.pw_gecos.rsplit(",", 1)[-1] != MARK]
+    if foreign:
+        raise CourseError(f"--create-accounts: {', '.join(foreign)} already exist and were not created by "
+                          "nncourse; nothing was changed (rename them in the roster, or remove the accounts)")
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        subprocess.run(["groupadd", group], check=True, capture_output=True)
+    created = []
+    for person in people:
+        if _account(person.id):
+            continue
+        name = re.sub(r"[,:=\n]", " ", f"{person.first_name} {person.last_name}").strip()
+        done = subprocess.run(["useradd", "--create-home", "--user-group", "--groups", group, "--shell",
+                               "/bin/bash", "--comment", f"{name},,,,{MARK}", person.id], capture_output=True, text=True)
+        if done.returncode:
+            raise CourseError(f"useradd {person.id}: {done.stderr.strip()} (created so far: {', '.join(created) or 'none'})")
+        created.append(person.id)
+    return created

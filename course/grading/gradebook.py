@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import OperationalError, SAWarning
 
 from ..jail import safefiles
-from ..settings import FEEDBACK_WITHHELD, PROCESS_LOCK, CourseError, load
+from ..settings import FEEDBACK_WITHHELD, PROCESS_LOCK, CourseError, load, nbgrader_config
 from ..trust.audit import nbgrader_scores
 from ..trust.leakscan import html_text, leaks
 from . import record as of_record
@@ -78,14 +78,21 @@ def template_db(root):
     return template / "gradebook.db"
 
 
+def set_due_date(root, when):
+    """The assignment's due date in the gradebook (naive UTC, as nbgrader keeps it; None: none)."""
+    with open_gradebook(root) as gb:
+        gb.update_or_create_assignment(load(root).assignment, duedate=when)
+
+
 def write_scores(root, student, notebooks):
     """The scores of ``notebooks`` ({notebook: {grade_id: score}}) into the gradebook, one transaction."""
     _write_grades(root, student, {nb: {gid: (score, None, None) for gid, score in cells.items()}
                                   for nb, cells in notebooks.items()})
 
 
-def _write_grades(root, student, notebooks):
-    """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), one transaction."""
+def _write_grades(root, student, notebooks, timestamp=None):
+    """The grades of ``notebooks`` ({notebook: {grade_id: (score, max, manual or None to keep)}}), and the
+    submission's ``timestamp`` if given, in one transaction; whether a late penalty is to be (re)assessed."""
     deadline, assignment = time.monotonic() + 300, load(root).assignment
     while True:
         try:
@@ -93,19 +100,47 @@ def _write_grades(root, student, notebooks):
                 # nbgrader's own API trips SQLAlchemy's autoflush warning here; the writes are fine.
                 warnings.simplefilter("ignore", SAWarning)
                 gb.update_or_create_student(student)
-                gb.update_or_create_submission(assignment, student)
+                submission = gb.update_or_create_submission(
+                    assignment, student, **({"timestamp": timestamp} if timestamp else {}))
                 for notebook, cells in notebooks.items():
                     for name, (score, _, manual) in cells.items():
                         grade = gb.find_grade(name, notebook, assignment, student)
                         grade.auto_score = score
                         if manual is not None:
                             grade.needs_manual_grade = manual
+                late = submission.total_seconds_late > 0 or any(
+                    nb.late_submission_penalty is not None for nb in submission.notebooks if nb.name in notebooks)
                 gb.db.commit()
-            return
+            return late
         except OperationalError:  # busy beyond the driver's own timeout: wait, never abort the batch
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+
+def collected_at(root, student):
+    """When the submission was handed in: its timestamp.txt (nncourse collect writes it), or None."""
+    from nbgrader.utils import parse_utc
+
+    path = Path(root) / "submitted" / student / load(root).assignment / "timestamp.txt"
+    try:
+        return parse_utc(safefiles.read_file(str(path), limit=256).decode())
+    except (OSError, safefiles.Refused, ValueError):
+        return None
+
+
+def _late_penalties(root, student, notebooks):
+    """nbgrader's own late-submission step (AssignLatePenalties and its plugin, as nbgrader_config.py sets
+    them) on the course gradebook, against the assignment's due date (c.Delivery.due_date)."""
+    from nbformat.v4 import new_notebook
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    step = AssignLatePenalties(config=nbgrader_config(root))
+    with PROCESS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        for notebook in notebooks:
+            step.preprocess(new_notebook(), {"nbgrader": {"notebook": notebook, "assignment": load(root).assignment,
+                                                          "student": student, "db_url": db_url(root)}})
 
 
 def _write_files(root, student, files, notebook=None):
@@ -135,7 +170,8 @@ def record(root, outcome, structure):
     problem = ""
     if graded:
         try:
-            _write_grades(root, outcome.student, graded)
+            if _write_grades(root, outcome.student, graded, collected_at(root, outcome.student)):
+                _late_penalties(root, outcome.student, graded)
         except MissingEntry as exc:
             problem = f"gradebook entry missing: {exc}"
     _write_files(root, outcome.student, outcome.files)

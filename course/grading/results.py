@@ -57,6 +57,12 @@ def write_result(root, result):
     safefiles.write_json(path, asdict(result))  # a killed batch leaves either no record or a whole one
 
 
+def forget(root, student):
+    """Drop ``student``'s status records (a new submission of theirs was collected): autograde grades it again."""
+    for path in (status_dir(root) / student).glob("*.json"):
+        path.unlink()
+
+
 def read_result(root, student, notebook):
     path = status_path(root, student, notebook)
     if not path.exists():

@@ -122,9 +122,10 @@ def read_tree(folder, max_files=1000, max_file=64 * 2**20, max_total=64 * 2**20,
     return files
 
 
-def write_file(dir_fd, name, data, mode=0o644):
+def write_file(dir_fd, name, data, mode=0o644, owner=None):
     """Create or replace ``name`` (one path component) in the folder ``dir_fd`` with ``data``: a new file
-    written under a temporary name, then renamed over the old one (a symlink there is replaced, not followed)."""
+    written under a temporary name, then renamed over the old one (a symlink there is replaced, not followed).
+    With ``owner`` (a uid; root only) the file is given to that user before it appears under ``name``."""
     if "/" in name or name in ("", ".", ".."):
         raise Refused(f"{name!r}: not a file name")
     temporary = f".{name}.{os.getpid()}.tmp"
@@ -133,6 +134,8 @@ def write_file(dir_fd, name, data, mode=0o644):
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        if owner is not None:
+            os.fchown(fd, owner, 0)
     except BaseException:
         os.close(fd)
         os.unlink(temporary, dir_fd=dir_fd)

@@ -295,9 +295,6 @@ def test_a_due_date_without_a_time_zone_is_refused(tmp_path):
         load(tmp_path)
 
 
-def test_collect_zip_is_not_in_this_branch(new_course, capsys):
-    assert cli.main(["--course", str(new_course), "collect", "--zip", "class.zip"]) == 2
-    assert "collect --zip: not in this branch" in capsys.readouterr().err
 
 
 def test_a_new_submission_is_collected_and_graded_again(scene, collected):

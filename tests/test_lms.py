@@ -396,9 +396,10 @@ def test_names_in_windows_code_pages(course, notebooks, capsys, codec):
                                  f"petrov/{ASSIGNMENT}/заметки.txt": b"notes"}
 
 
-def test_collect_without_a_zip_or_a_roster_says_what_is_missing(new_course, capsys):
+def test_collect_without_a_zip_or_a_roster_says_what_is_missing(new_course, capsys, monkeypatch):
+    monkeypatch.setenv("NNCOURSE_EXCHANGE", str(new_course.parent / "no-exchange"))
     assert nncourse(["--course", str(new_course), "collect"]) == 2
-    assert "collect needs --zip ARCHIVE" in capsys.readouterr().err
+    assert "nothing to collect: nn_layers is not published in the exchange" in capsys.readouterr().err
     archive = make_zip(new_course.parent / "a.zip", [("x.txt", b"x", (2026, 3, 1, 0, 0, 0))])
     assert nncourse(["--course", str(new_course), "collect", "--zip", str(archive)]) == 2
     assert "the gradebook knows no students: pass --roster roster.csv" in capsys.readouterr().err

@@ -70,6 +70,11 @@ def collect(course):
 
     _check_root()
     settings = load(course)
+    published = Path(settings.exchange_root) / settings.course_id / "outbound" / settings.assignment
+    if not published.is_dir():
+        raise CourseError(f"nothing to collect: {settings.assignment} is not published in the exchange "
+                          f"({published}); run `sudo nncourse release --exchange` first, or collect an LMS's "
+                          "archive with --zip")
     due = due_date(course)
     result = _read(nbgrader(course, "collect", settings.assignment).stderr)
     for student in result.of("COLLECTED"):  # a new submission: the old results no longer hold

@@ -1,4 +1,5 @@
 """nbgrader configuration of the course (run nbgrader from this folder)."""
+import os
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -14,6 +15,8 @@ c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this
 
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 c.CourseDirectory.course_id = "nn-layers"
+# nbgrader's exchange (JupyterHub: students fetch and submit through it); tests use a temporary one.
+c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", "/srv/nbgrader/exchange")
 # Never copy a student's file that could shadow the reference package, nor a database.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "solutions", "solutions.*", "*.db", "*.sqlite"]

@@ -18,6 +18,7 @@ The hub runs as root (PAM reads /etc/shadow; servers are started as their users)
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +35,6 @@ DEFAULT_PORT = 8000
 HUB_CONFIG = ROOT / "jupyterhub_config.py"
 PROXY = ROOT / ".cache" / "node_modules" / ".bin" / "configurable-http-proxy"  # `make proxy`
 STATE = ROOT / ".cache" / "hub"
-SINGLEUSER = Path(sys.executable).parent / "jupyterhub-singleuser"
 # What `nncourse hub` tells its jupyterhub_config.py (a config file cannot take arguments).
 ENV_COURSE, ENV_STATE, ENV_GROUPS = "NNCOURSE_HUB_COURSE", "NNCOURSE_HUB_STATE", "NNCOURSE_HUB_GROUPS"
 
@@ -65,7 +65,7 @@ class Groups:
 def course_options(course):
     """(course id, exchange root) as the course's nbgrader_config.py sets them (nbgrader's defaults otherwise)."""
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.exchange.abc import Exchange
+    from nbgrader.exchange.default.exchange import Exchange
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
@@ -105,6 +105,47 @@ def write_role_configs(course, state):
     return {"student": [student, STUDENT_NBGRADER_CONFIG.parent], "instructor": [instructor]}
 
 
+def runs_for_everyone(python):
+    """Whether an unprivileged user (nobody) can start ``python`` and import the course's packages."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    probe = [str(python), "-c", "import jupyterhub, nbgrader, jupyterlab"]
+    try:  # switched as the spawner switches (setpriv's exec passed where the spawner's failed)
+        return subprocess.run(probe, capture_output=True, timeout=120, cwd="/", user=nobody.pw_uid,
+                              group=nobody.pw_gid, extra_groups=[]).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def users_python(state):
+    """The Python the users' servers run: this venv's, if every user can run it; else, when this one lives
+    in a private folder (e.g. pyenv under /root), the system's Python of the same version with this venv's
+    packages: a venv of links in <state>/python, its site-packages, share/ and etc/ this venv's own."""
+    if runs_for_everyone(sys.executable):
+        return Path(sys.executable)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = Path("/usr/bin") / version
+    if not system.exists():
+        raise CourseError(f"the users cannot run {sys.executable} (a folder on its path is private) and there "
+                          f"is no /usr/bin/{version}: install the course with a Python every user can run")
+    shim, venv = Path(state) / "python", Path(sys.prefix)
+    if shim.exists():
+        shutil.rmtree(shim)
+    (shim / "bin").mkdir(parents=True)
+    (shim / "lib" / version).mkdir(parents=True)
+    (shim / "pyvenv.cfg").write_text(f"home = {system.parent}\ninclude-system-site-packages = false\n")
+    (shim / "bin" / "python").symlink_to(system)
+    (shim / "lib" / version / "site-packages").symlink_to(venv / "lib" / version / "site-packages")
+    for data in ("share", "etc"):  # JupyterLab's assets, nbgrader's lab extension, enabled server extensions
+        (shim / data).symlink_to(venv / data)
+    python = shim / "bin" / "python"
+    if not runs_for_everyone(python):
+        raise CourseError(f"the users can run neither {sys.executable} nor {system} with the course's packages "
+                          f"({venv} must be readable by every user)")
+    return python
+
+
 def role_of(username, groups):
     """"instructor", "student" or None, from the user's Unix groups as they are now."""
     import grp
@@ -130,6 +171,7 @@ def configure(c, course, state, groups):
     private.mkdir(parents=True, exist_ok=True)
     private.chmod(0o700)
     folders = write_role_configs(course, state)
+    python = users_python(state)
 
     c.JupyterHub.authenticator_class = "pam"
     c.PAMAuthenticator.allowed_groups = {groups.students, groups.instructors}
@@ -140,7 +182,7 @@ def configure(c, course, state, groups):
     c.JupyterHub.pid_file = str(private / "jupyterhub.pid")
     c.ConfigurableHTTPProxy.command = [str(PROXY)]
     c.ConfigurableHTTPProxy.pid_file = str(private / "proxy.pid")
-    c.Spawner.cmd = [str(SINGLEUSER)]
+    c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.args = list(QUIET_LAB)
     c.Spawner.http_timeout = c.Spawner.start_timeout = 120  # a busy 2-core server starts JupyterLab slowly

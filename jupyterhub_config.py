@@ -8,9 +8,10 @@ formgrader for instructors).  Site changes go below it, e.g. another authenticat
 import os
 from pathlib import Path
 
-from course.lab.hub import ENV_COURSE, ENV_GROUPS, ENV_STATE, STATE, Groups, configure, course_options
+from course.lab.hub import ENV_COURSE, ENV_GROUPS, ENV_PYTHON, ENV_STATE, STATE, Groups, configure, course_options
 
 c = get_config()  # noqa: F821 -- provided by traitlets when JupyterHub loads this file
 
 course = Path(os.environ.get(ENV_COURSE, Path(__file__).resolve().parent))
-configure(c, course, os.environ.get(ENV_STATE, STATE), Groups.of(course_options(course)[0], os.environ.get(ENV_GROUPS)))
+configure(c, course, os.environ.get(ENV_STATE, STATE), Groups.of(course_options(course)[0], os.environ.get(ENV_GROUPS)),
+          python=os.environ.get(ENV_PYTHON))

@@ -162,7 +162,7 @@ def cmd_hub(args):
     validate and submit in the Assignments tab; instructors get the formgrader (docs/real-course.md)."""
     from .lab.hub import run
 
-    return run(args.course, state=args.state, port=args.port, groups_spec=args.groups)
+    return run(args.course, state=args.state, port=args.port, groups_spec=args.groups, python=args.users_python)
 
 
 def cmd_roster(args):
@@ -237,6 +237,9 @@ def parser():
                      help="the Unix groups that may log in (default <course id>-students,<course id>-instructors)")
     hub.add_argument("--state", type=Path,
                      help="the hub's database, secret, log and users' config folders (default <checkout>/.cache/hub)")
+    hub.add_argument("--users-python", type=Path, metavar="PYTHON",
+                     help="the interpreter of the users' servers: a students' venv without the course "
+                          "(default: this one; docs/real-course.md)")
     roster = add("roster", cmd_roster)
     roster.add_argument("action", choices=["import"], help="import: add the roster's students to the gradebook")
     roster.add_argument("file", type=Path, help="roster.csv: id,first_name,last_name,email[,lms_id]")

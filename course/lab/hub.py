@@ -37,6 +37,7 @@ PROXY = ROOT / ".cache" / "node_modules" / ".bin" / "configurable-http-proxy"  #
 STATE = ROOT / ".cache" / "hub"
 # What `nncourse hub` tells its jupyterhub_config.py (a config file cannot take arguments).
 ENV_COURSE, ENV_STATE, ENV_GROUPS = "NNCOURSE_HUB_COURSE", "NNCOURSE_HUB_STATE", "NNCOURSE_HUB_GROUPS"
+ENV_PYTHON = "NNCOURSE_HUB_PYTHON"
 
 # A student may fetch, validate, submit and fetch feedback; the rest of nbgrader is the instructor's.
 HUB_STUDENT_DISABLED_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
@@ -82,11 +83,14 @@ def write_role_configs(course, state):
     priority first (a JUPYTER_CONFIG_PATH each).  Rewritten at every start, so they follow the course."""
     course_id, exchange = course_options(course)
     student, instructor = state / "jupyter" / "student", state / "jupyter" / "instructor"
-    student.mkdir(parents=True, exist_ok=True)
-    instructor.mkdir(parents=True, exist_ok=True)
+    validate = state / "jupyter" / "student-validate"
+    for folder in student, instructor, validate:
+        folder.mkdir(parents=True, exist_ok=True)
+    # Deployed, not linked: the checkout may be private to the instructor (it holds solutions/).
+    shutil.copyfile(STUDENT_NBGRADER_CONFIG, validate / "nbgrader_config.py")
     (student / "nbgrader_config.py").write_text(
         "# Written by `nncourse hub` at each start: the course's exchange, as its nbgrader_config.py sets it.\n"
-        "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (course/lab/student).\n"
+        "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (from course/lab/student).\n"
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id!r}\n"
         f"c.Exchange.root = {str(exchange)!r}\n")
     write_json(student / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": dict.fromkeys(
@@ -100,17 +104,17 @@ def write_role_configs(course, state):
         f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n")
     write_json(instructor / "labconfig" / "page_config.json",
                {"disabledExtensions": dict.fromkeys(ALWAYS_DISABLED_PLUGINS, True)})
-    for folder in state / "jupyter", student, instructor, student / "labconfig", instructor / "labconfig":
+    for folder in state / "jupyter", student, instructor, validate, student / "labconfig", instructor / "labconfig":
         folder.chmod(0o755)  # every user's server reads them; nothing in them is secret
-    return {"student": [student, STUDENT_NBGRADER_CONFIG.parent], "instructor": [instructor]}
+    return {"student": [student, validate], "instructor": [instructor]}
 
 
-def runs_for_everyone(python):
-    """Whether an unprivileged user (nobody) can start ``python`` and import the course's packages."""
+def runs_for_everyone(python, imports="jupyterhub, nbgrader, jupyterlab"):
+    """Whether an unprivileged user (nobody) can start ``python`` and import ``imports``."""
     import pwd
 
     nobody = pwd.getpwnam("nobody")
-    probe = [str(python), "-c", "import jupyterhub, nbgrader, jupyterlab"]
+    probe = [str(python), "-c", f"import {imports}"]
     try:  # switched as the spawner switches (setpriv's exec passed where the spawner's failed)
         return subprocess.run(probe, capture_output=True, timeout=120, cwd="/", user=nobody.pw_uid,
                               group=nobody.pw_gid, extra_groups=[]).returncode == 0
@@ -118,10 +122,16 @@ def runs_for_everyone(python):
         return False
 
 
-def users_python(state):
-    """The Python the users' servers run: this venv's, if every user can run it; else, when this one lives
+def users_python(state, python=None):
+    """The Python the users' servers run: ``python`` if given (a students' venv without the course, see
+    docs/real-course.md); else this venv's, if every user can run it; else, when this one lives
     in a private folder (e.g. pyenv under /root), the system's Python of the same version with this venv's
     packages: a venv of links in <state>/python, its site-packages, share/ and etc/ this venv's own."""
+    if python:
+        if not runs_for_everyone(python):
+            raise CourseError(f"{python}: an unprivileged user cannot run it, or it lacks jupyterhub, nbgrader "
+                              "or jupyterlab")
+        return Path(python)
     if runs_for_everyone(sys.executable):
         return Path(sys.executable)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -164,14 +174,27 @@ def role_of(username, groups):
     return None
 
 
-def configure(c, course, state, groups):
-    """Fill JupyterHub's config ``c`` for ``course`` (jupyterhub_config.py calls this)."""
+def reference_warning(python):
+    """A warning when the students' servers could import the reference (``solutions``), else ""."""
+    if not runs_for_everyone(python, "solutions"):
+        return ""
+    return (f"WARNING: the students' servers run {python}, which imports the reference solutions/ "
+            "(a readable checkout). On a real course give --users-python a students' venv without the course "
+            "(docs/real-course.md).")
+
+
+def configure(c, course, state, groups, python=None):
+    """Fill JupyterHub's config ``c`` for ``course`` (jupyterhub_config.py calls this); ``python``: the users'
+    servers' interpreter (default: see users_python)."""
     course, state = Path(course).resolve(), Path(state).resolve()
     private = state / "private"
     private.mkdir(parents=True, exist_ok=True)
     private.chmod(0o700)
     folders = write_role_configs(course, state)
-    python = users_python(state)
+    students_python = Path(python) if python else users_python(state)  # `nncourse hub` checked the one it passes
+    # The course's nbgrader_config.py imports the course: an instructor's server runs this venv, which a
+    # students' Python given apart lacks (the instructor owns the checkout, so can run it).
+    pythons = {"student": students_python, "instructor": Path(sys.prefix, "bin", "python") if python else students_python}
 
     c.JupyterHub.authenticator_class = "pam"
     c.PAMAuthenticator.allowed_groups = {groups.students, groups.instructors}
@@ -182,7 +205,6 @@ def configure(c, course, state, groups):
     c.JupyterHub.pid_file = str(private / "jupyterhub.pid")
     c.ConfigurableHTTPProxy.command = [str(PROXY)]
     c.ConfigurableHTTPProxy.pid_file = str(private / "proxy.pid")
-    c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.args = list(QUIET_LAB)
     c.Spawner.http_timeout = c.Spawner.start_timeout = 120  # a busy 2-core server starts JupyterLab slowly
@@ -193,15 +215,16 @@ def configure(c, course, state, groups):
         if role is None:
             raise PermissionError(f"{spawner.user.name} is in neither {groups.students} nor {groups.instructors}")
         spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, folders[role]))}
+        spawner.cmd = [str(pythons[role]), "-m", "jupyterhub.singleuser"]
         if role == "instructor":
             spawner.notebook_dir = str(course)
 
     c.Spawner.pre_spawn_hook = by_role
 
 
-def hub_command(course, state, port, groups_spec=None):
+def hub_command(course, state, port, groups_spec=None, python=None):
     """argv and environment of the hub for ``course``, listening on 127.0.0.1:``port``."""
-    env = {**os.environ, ENV_COURSE: str(course), ENV_STATE: str(state)}
+    env = {**os.environ, ENV_COURSE: str(course), ENV_STATE: str(state), ENV_PYTHON: str(python)}
     if groups_spec:
         env[ENV_GROUPS] = groups_spec
     argv = [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG), f"--JupyterHub.bind_url=http://127.0.0.1:{port}",
@@ -244,7 +267,7 @@ class HubServer:
         return self.process.returncode
 
 
-def start(course, state=None, port=None, groups_spec=None, env=None, ready_timeout=120):
+def start(course, state=None, port=None, groups_spec=None, python=None, ready_timeout=120):
     """Start the hub and its proxy for ``course`` and wait until they answer; the log is <state>/private/hub.log."""
     if os.geteuid() != 0:
         raise CourseError("the hub must run as root: PAM checks system passwords and each user's server "
@@ -259,10 +282,14 @@ def start(course, state=None, port=None, groups_spec=None, env=None, ready_timeo
     (state / "private").chmod(0o700)
     state.chmod(0o755)
     port = port or free_port()
-    argv, hub_env = hub_command(course, state, port, groups_spec)
+    python = users_python(state, python)
+    warning = reference_warning(python)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    argv, hub_env = hub_command(course, state, port, groups_spec, python)
     log_path = state / "private" / "hub.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, cwd=state / "private", env={**hub_env, **(env or {})},
+        process = subprocess.Popen(argv, cwd=state / "private", env=hub_env,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     hub = HubServer(process, f"http://127.0.0.1:{port}", log_path)
@@ -273,14 +300,14 @@ def start(course, state=None, port=None, groups_spec=None, env=None, ready_timeo
         raise
 
 
-def run(course=ROOT, state=None, port=DEFAULT_PORT, groups_spec=None):
+def run(course=ROOT, state=None, port=DEFAULT_PORT, groups_spec=None, python=None):
     """``nncourse hub``: start the hub, print its address, serve until Ctrl-C."""
     chosen = free_port(port)
     if chosen != port:
         print(f"port {port} is busy, using {chosen}")
     print(f"starting JupyterHub for {course} ...", flush=True)
     try:
-        hub = start(course, state, chosen, groups_spec)
+        hub = start(course, state, chosen, groups_spec, python)
     except KeyboardInterrupt:
         return 130
     try:

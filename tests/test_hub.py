@@ -325,3 +325,30 @@ def test_course_on_jupyterhub(login, site, accounts):
     assert len(cells_b) == 3 and all(score == 0 for score, *_ in cells_b), cells_b
     for _, _, title, said in cells_b + [lost for lost in cells_a if lost[0] == 0]:
         assert said.startswith("CheckFailure: ") and CYRILLIC.search(said), (title, said)
+
+    # The instructor's JupyterLab opens the course with the formgrader on its gradebook.
+    teacher = login(accounts.instructor)
+    menu(teacher, "Nbgrader", "Formgrader")
+    row = teacher.frame_locator(".jp-MainAreaWidget iframe").locator("#main-table tr", has_text=ASSIGNMENT)
+    expect(row.locator(".num-submissions")).to_have_text("2", timeout=60_000)
+    teacher.screens.shot("formgrader", docs="formgrader")
+
+
+def test_each_role_gets_its_nbgrader_configuration(tmp_path, released_course):
+    """What nbgrader reads in a server of each role, from its home (not the course): a student's has the
+    exchange and Validate's options, an instructor's is the course's own."""
+    course = released_course
+    folders = course_hub.write_role_configs(course, tmp_path / "state")
+    course_id, exchange = course_hub.course_options(course)
+    probe = ("from nbgrader.apps.baseapp import NbGrader; app = NbGrader(); app.load_config_file(); c = app.config; "
+             "print(c.CourseDirectory.course_id, c.Exchange.root, c.Validator.get('validate_all'), "
+             "c.CourseDirectory.get('root'))")
+    seen = {}
+    for role, paths in folders.items():
+        env = {**os.environ, "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, paths)), "HOME": str(tmp_path)}
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        seen[role] = done.stdout.split()
+    assert seen["student"] == [course_id, str(exchange), "True", "None"], seen
+    assert seen["instructor"] == [course_id, str(exchange), "None", str(course)], seen

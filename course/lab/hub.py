@@ -102,6 +102,9 @@ def write_role_configs(course, state):
     (instructor / "nbgrader_config.py").write_text(
         "# Written by `nncourse hub` at each start: the course's own configuration.\n"
         f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n")
+    # The formgrader opens in a JupyterLab tab, a frame of the same server: JupyterHub forbids every frame.
+    write_json(instructor / "jupyter_server_config.json", {"ServerApp": {"tornado_settings": {"headers": {
+        "Content-Security-Policy": "frame-ancestors 'self'"}}}})
     write_json(instructor / "labconfig" / "page_config.json",
                {"disabledExtensions": dict.fromkeys(ALWAYS_DISABLED_PLUGINS, True)})
     for folder in state / "jupyter", student, instructor, validate, student / "labconfig", instructor / "labconfig":
@@ -191,7 +194,7 @@ def configure(c, course, state, groups, python=None):
     private.mkdir(parents=True, exist_ok=True)
     private.chmod(0o700)
     folders = write_role_configs(course, state)
-    students_python = Path(python) if python else users_python(state)  # `nncourse hub` checked the one it passes
+    students_python = Path(python) if python else users_python(state)  # `nncourse hub` checked a given one
     # The course's nbgrader_config.py imports the course: an instructor's server runs this venv, which a
     # students' Python given apart lacks (the instructor owns the checkout, so can run it).
     pythons = {"student": students_python, "instructor": Path(sys.prefix, "bin", "python") if python else students_python}
@@ -224,9 +227,10 @@ def configure(c, course, state, groups, python=None):
 
 def hub_command(course, state, port, groups_spec=None, python=None):
     """argv and environment of the hub for ``course``, listening on 127.0.0.1:``port``."""
-    env = {**os.environ, ENV_COURSE: str(course), ENV_STATE: str(state), ENV_PYTHON: str(python)}
-    if groups_spec:
-        env[ENV_GROUPS] = groups_spec
+    env = {**os.environ, ENV_COURSE: str(course), ENV_STATE: str(state)}
+    for name, value in ((ENV_GROUPS, groups_spec), (ENV_PYTHON, python)):
+        if value:
+            env[name] = str(value)
     argv = [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG), f"--JupyterHub.bind_url=http://127.0.0.1:{port}",
             f"--JupyterHub.hub_port={free_port()}", f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}"]
     return argv, env
@@ -282,8 +286,7 @@ def start(course, state=None, port=None, groups_spec=None, python=None, ready_ti
     (state / "private").chmod(0o700)
     state.chmod(0o755)
     port = port or free_port()
-    python = users_python(state, python)
-    warning = reference_warning(python)
+    warning = reference_warning(users_python(state, python))
     if warning:
         print(warning, file=sys.stderr, flush=True)
     argv, hub_env = hub_command(course, state, port, groups_spec, python)

@@ -331,7 +331,7 @@ def test_course_on_jupyterhub(login, site, accounts):
     menu(teacher, "Nbgrader", "Formgrader")
     row = teacher.frame_locator(".jp-MainAreaWidget iframe").locator("#main-table tr", has_text=ASSIGNMENT)
     expect(row.locator(".num-submissions")).to_have_text("2", timeout=60_000)
-    teacher.screens.shot("formgrader", docs="formgrader")
+    teacher.screens.shot("formgrader", scroll_to=row, docs="formgrader")
 
 
 def test_each_role_gets_its_nbgrader_configuration(tmp_path, released_course):

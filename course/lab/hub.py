@@ -101,7 +101,8 @@ def write_role_configs(course, state):
     # the course's own file instead (one source of truth; it also sets the course root and exchange).
     (instructor / "nbgrader_config.py").write_text(
         "# Written by `nncourse hub` at each start: the course's own configuration.\n"
-        f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n")
+        f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n"
+        f"c.Exchange.root = {str(exchange)!r}  # as the hub read it, with the hub's environment\n")
     # The formgrader opens in a JupyterLab tab, a frame of the same server: JupyterHub forbids every frame.
     write_json(instructor / "jupyter_server_config.json", {"ServerApp": {"tornado_settings": {"headers": {
         "Content-Security-Policy": "frame-ancestors 'self'"}}}})

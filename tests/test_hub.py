@@ -339,7 +339,7 @@ def test_each_role_gets_its_nbgrader_configuration(tmp_path, released_course):
     exchange and Validate's options, an instructor's is the course's own."""
     course = released_course
     folders = course_hub.write_role_configs(course, tmp_path / "state")
-    course_id, exchange = course_hub.course_options(course)
+    course_id, exchange, _ = course_hub.course_options(course)
     probe = ("from nbgrader.apps.baseapp import NbGrader; app = NbGrader(); app.load_config_file(); c = app.config; "
              "print(c.CourseDirectory.course_id, c.Exchange.root, c.Validator.get('validate_all'), "
              "c.CourseDirectory.get('root'))")

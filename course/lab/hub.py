@@ -42,6 +42,8 @@ ENV_PYTHON = "NNCOURSE_HUB_PYTHON"
 # A student may fetch, validate, submit and fetch feedback; the rest of nbgrader is the instructor's.
 HUB_STUDENT_DISABLED_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                                 "@jupyter/nbgrader:course-list"]
+# The exchange classes a student's server uses: passed on to students when the course names its own.
+STUDENT_EXCHANGE_SIDES = ("fetch_assignment", "submit", "list", "fetch_feedback")
 HUB_STUDENT_DISABLED_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
                                           "nbgrader.server_extensions.course_list"]
 
@@ -64,13 +66,15 @@ class Groups:
 
 
 def course_options(course):
-    """(course id, exchange root) as the course's nbgrader_config.py sets them (nbgrader's defaults otherwise)."""
+    """(course id, exchange root, {student-side exchange class: name}) as the course's nbgrader_config.py sets
+    them (nbgrader's defaults otherwise)."""
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default.exchange import Exchange
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    return CourseDirectory(config=config).course_id, Exchange(config=config).root
+    classes = {side: config.ExchangeFactory[side] for side in STUDENT_EXCHANGE_SIDES if side in config.ExchangeFactory}
+    return CourseDirectory(config=config).course_id, Exchange(config=config).root, classes
 
 
 def write_json(path, data):
@@ -81,7 +85,7 @@ def write_json(path, data):
 def write_role_configs(course, state):
     """The Jupyter config folders the hub deploys: {"student": [folders], "instructor": [folders]}, highest
     priority first (a JUPYTER_CONFIG_PATH each).  Rewritten at every start, so they follow the course."""
-    course_id, exchange = course_options(course)
+    course_id, exchange, classes = course_options(course)
     student, instructor = state / "jupyter" / "student", state / "jupyter" / "instructor"
     validate = state / "jupyter" / "student-validate"
     for folder in student, instructor, validate:
@@ -92,7 +96,8 @@ def write_role_configs(course, state):
         "# Written by `nncourse hub` at each start: the course's exchange, as its nbgrader_config.py sets it.\n"
         "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (from course/lab/student).\n"
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id!r}\n"
-        f"c.Exchange.root = {str(exchange)!r}\n")
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        + "".join(f"c.ExchangeFactory.{side} = {name!r}\n" for side, name in classes.items()))
     write_json(student / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": dict.fromkeys(
         HUB_STUDENT_DISABLED_SERVER_EXTENSIONS, False)}})
     write_json(student / "labconfig" / "page_config.json", {"disabledExtensions": dict.fromkeys(

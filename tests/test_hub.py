@@ -197,7 +197,8 @@ def login(browser, hub, accounts, screenshots):  # noqa: F811 -- the browser fix
     yield log_in
     for context in contexts:
         try:
-            context.pages[0].screens.shot(f"{context.pages[0].user}-last")
+            for page in context.pages:  # the state each user's page ended in, e.g. where it failed
+                page.screens.shot(f"{page.user}-last")
         finally:
             context.close()
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings import ROOT, CourseError
-from .server import ALWAYS_DISABLED_PLUGINS, QUIET_LAB, STUDENT_NBGRADER_CONFIG, free_port
+from .server import (ALWAYS_DISABLED_PLUGINS, QUIET_LAB, STUDENT_NBGRADER_CONFIG, free_port,
+                     write_disabled_plugins)
 
 DEFAULT_PORT = 8000
 HUB_CONFIG = ROOT / "jupyterhub_config.py"
@@ -82,6 +83,33 @@ def write_json(path, data):
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def write_student_config(folder, course_id, exchange, classes):
+    """A student's server: the course's exchange, nbgrader's instructor tools off (lab and server)."""
+    (folder / "nbgrader_config.py").write_text(
+        "# Written by `nncourse hub` at each start: the course's exchange, as its nbgrader_config.py sets it.\n"
+        "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (from course/lab/student).\n"
+        f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        + "".join(f"c.ExchangeFactory.{side} = {name!r}\n" for side, name in classes.items()))
+    write_json(folder / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": dict.fromkeys(
+        HUB_STUDENT_DISABLED_SERVER_EXTENSIONS, False)}})
+    write_disabled_plugins(folder, ALWAYS_DISABLED_PLUGINS + HUB_STUDENT_DISABLED_PLUGINS)
+
+
+def write_instructor_config(folder, course, exchange):
+    """An instructor's server: the course's own nbgrader configuration, the formgrader in a tab."""
+    # The formgrader reads nbgrader_config.py from the server's working folder, the user's home: point it at
+    # the course's own file instead (one source of truth; it also sets the course root).
+    (folder / "nbgrader_config.py").write_text(
+        "# Written by `nncourse hub` at each start: the course's own configuration.\n"
+        f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n"
+        f"c.Exchange.root = {str(exchange)!r}  # as the hub read it, with the hub's environment\n")
+    # The formgrader opens in a JupyterLab tab, a frame of the same server: JupyterHub forbids every frame.
+    write_json(folder / "jupyter_server_config.json", {"ServerApp": {"tornado_settings": {"headers": {
+        "Content-Security-Policy": "frame-ancestors 'self'"}}}})
+    write_disabled_plugins(folder, ALWAYS_DISABLED_PLUGINS)
+
+
 def write_role_configs(course, state):
     """The Jupyter config folders the hub deploys: {"student": [folders], "instructor": [folders]}, highest
     priority first (a JUPYTER_CONFIG_PATH each).  Rewritten at every start, so they follow the course."""
@@ -92,27 +120,8 @@ def write_role_configs(course, state):
         folder.mkdir(parents=True, exist_ok=True)
     # Deployed, not linked: the checkout may be private to the instructor (it holds solutions/).
     shutil.copyfile(STUDENT_NBGRADER_CONFIG, validate / "nbgrader_config.py")
-    (student / "nbgrader_config.py").write_text(
-        "# Written by `nncourse hub` at each start: the course's exchange, as its nbgrader_config.py sets it.\n"
-        "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (from course/lab/student).\n"
-        f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id!r}\n"
-        f"c.Exchange.root = {str(exchange)!r}\n"
-        + "".join(f"c.ExchangeFactory.{side} = {name!r}\n" for side, name in classes.items()))
-    write_json(student / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": dict.fromkeys(
-        HUB_STUDENT_DISABLED_SERVER_EXTENSIONS, False)}})
-    write_json(student / "labconfig" / "page_config.json", {"disabledExtensions": dict.fromkeys(
-        ALWAYS_DISABLED_PLUGINS + HUB_STUDENT_DISABLED_PLUGINS, True)})
-    # The formgrader reads nbgrader_config.py from the server's working folder, the user's home: point it at
-    # the course's own file instead (one source of truth; it also sets the course root and exchange).
-    (instructor / "nbgrader_config.py").write_text(
-        "# Written by `nncourse hub` at each start: the course's own configuration.\n"
-        f"c = get_config()  # noqa: F821\nload_subconfig('nbgrader_config.py', path={str(course)!r})  # noqa: F821\n"
-        f"c.Exchange.root = {str(exchange)!r}  # as the hub read it, with the hub's environment\n")
-    # The formgrader opens in a JupyterLab tab, a frame of the same server: JupyterHub forbids every frame.
-    write_json(instructor / "jupyter_server_config.json", {"ServerApp": {"tornado_settings": {"headers": {
-        "Content-Security-Policy": "frame-ancestors 'self'"}}}})
-    write_json(instructor / "labconfig" / "page_config.json",
-               {"disabledExtensions": dict.fromkeys(ALWAYS_DISABLED_PLUGINS, True)})
+    write_student_config(student, course_id, exchange, classes)
+    write_instructor_config(instructor, course, exchange)
     for folder in state / "jupyter", student, instructor, validate, student / "labconfig", instructor / "labconfig":
         folder.chmod(0o755)  # every user's server reads them; nothing in them is secret
     return {"student": [student, validate], "instructor": [instructor]}

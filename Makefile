@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo venv bench notebooks clean lab lab-student chromium postgresql seccomp mutation
+.PHONY: test demo venv bench notebooks clean lab lab-student hub proxy chromium postgresql seccomp mutation
 
 venv: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) chromium postgresql seccomp
+test: $(STAMP) chromium postgresql seccomp proxy
 	$(BIN)/python -m pytest
 
 # The jail's syscall filter is written by Debian's libseccomp2 (course/jail/syscalls.py).
@@ -44,6 +44,19 @@ chromium:
 		else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; fi; \
 	fi
 
+# JupyterHub's configurable-http-proxy, from npm into .cache/node_modules (not global); Debian's npm if missing.
+PROXY_VERSION := 5.3.0
+PROXY := .cache/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY):
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's npm for JupyterHub's proxy"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; \
+		else echo "JupyterHub's proxy comes from npm: sudo apt-get install npm" >&2; exit 1; fi; \
+	fi
+	npm install --prefix .cache --no-save --no-audit --no-fund --loglevel=error configurable-http-proxy@$(PROXY_VERSION)
+
 # The main job: release the assignment, autograde a small class, print the grades.
 demo: $(STAMP)
 	$(BIN)/nncourse demo
@@ -55,6 +68,10 @@ lab: $(STAMP)
 
 lab-student: $(STAMP)
 	$(BIN)/nncourse lab --student $(LAB_ARGS)
+
+# JupyterHub for the course on 127.0.0.1:8000, as root (docs/real-course.md).  HUB_ARGS="--port 9000".
+hub: $(STAMP) proxy
+	$(BIN)/nncourse hub $(HUB_ARGS)
 
 # Regenerate source/nn_layers from course/authoring/templates + solutions, then release/ with nbgrader.
 notebooks: $(STAMP)

@@ -76,7 +76,8 @@ c.Audit.grade_of_record = "min"
 # configuration needs only the root, the course id and c.ExchangeFactory.submit.
 c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", "/srv/nbgrader/exchange")
 c.ExchangeFactory.release_assignment = "course.delivery.exchange.HardenedRelease"
-c.ExchangeFactory.submit = "course.delivery.exchange.PrivateSubmit"
+# The students' side, self-contained: course/lab/student/nncourse_exchange.py on their PYTHONPATH (nncourse hub).
+c.ExchangeFactory.submit = "nncourse_exchange.PrivateSubmit"
 c.ExchangeFactory.collect = "course.delivery.exchange.SafeCollect"
 c.ExchangeFactory.release_feedback = "course.delivery.exchange.PrivateFeedback"
 c.SafeCollect.max_files = 300  # a submission with more files, or more MiB, is refused with a message

@@ -249,6 +249,14 @@ def cmd_lab(args):
     return run(args.course, student=args.student, folder=args.folder, fresh=args.fresh, port=args.port)
 
 
+def cmd_hub(args):
+    """JupyterHub for the course on 127.0.0.1 (as root): students log in with their system accounts, fetch,
+    validate and submit in the Assignments tab; instructors get the formgrader (docs/real-course.md)."""
+    from .lab.hub import run
+
+    return run(args.course, state=args.state, port=args.port, groups_spec=args.groups, python=args.users_python)
+
+
 def cmd_roster(args):
     """The class list: `roster import roster.csv` adds the students (id, first_name, last_name, email and
     optionally lms_id) to the gradebook with nbgrader's API; importing the same file again changes nothing."""
@@ -337,6 +345,15 @@ def parser():
     lab.add_argument("--folder", type=Path, help="the student's folder (default: <course>/.cache/lab-student)")
     lab.add_argument("--fresh", action="store_true", help="replace the student's copy by a new one from release/")
     lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default 8888, or a free one)")
+    hub = add("hub", cmd_hub)
+    hub.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000, or a free one)")
+    hub.add_argument("--groups", metavar="STUDENTS,INSTRUCTORS",
+                     help="the Unix groups that may log in (default <course id>-students,<course id>-instructors)")
+    hub.add_argument("--state", type=Path,
+                     help="the hub's database, secret, log and users' config folders (default <checkout>/.cache/hub)")
+    hub.add_argument("--users-python", type=Path, metavar="PYTHON",
+                     help="the interpreter of the users' servers: a students' venv without the course "
+                          "(default: this one; docs/real-course.md)")
     roster = add("roster", cmd_roster)
     roster.add_argument("action", choices=["import"], help="import: add the roster's students to the gradebook")
     roster.add_argument("file", type=Path, help="roster.csv: id,first_name,last_name,email[,lms_id]")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from course import cli
+from course.authoring.apps import STUDENT_SIDE
 from course.delivery.loop import publish
 
 ASSIGNMENT, COURSE_ID = "nn_layers", "nn-layers"
@@ -30,7 +31,7 @@ pytestmark = [NEEDS_ROOT]
 STUDENT_CONFIG = """c = get_config()
 c.Exchange.root = {root!r}
 c.CourseDirectory.course_id = "nn-layers"
-c.ExchangeFactory.submit = "course.delivery.exchange.PrivateSubmit"
+c.ExchangeFactory.submit = "nncourse_exchange.PrivateSubmit"
 """
 RELU = '''class ReLU(Layer):
     def forward(self, x):
@@ -50,7 +51,8 @@ class Student:
 
     def run(self, *cmd, check=True):
         """``cmd`` as this student: their uid, gid and groups, their HOME, in their home folder."""
-        env = {"HOME": str(self.home), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        env = {"HOME": str(self.home), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONPATH": str(STUDENT_SIDE)}  # the students' side of the exchange, as `nncourse hub` deploys it
         done = subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", *cmd],
                               cwd=self.home, env=env, capture_output=True, text=True, timeout=120)
         if check and done.returncode:
@@ -109,7 +111,7 @@ def scene(tmp_path_factory, released_course):
         assert cli.main(["--course", str(course), "roster", "import", str(roster), "--create-accounts"]) == 0
         publish(course)
         people = {k: Student(n, exchange) for k, n in names.items()}
-        reach = people["a"].run(sys.executable, "-c", "import course.delivery.exchange", check=False)
+        reach = people["a"].run(sys.executable, "-c", "import nncourse_exchange", check=False)
         assert reach.returncode == 0, ("a student cannot run this checkout's Python (a student's JupyterLab on "
                                        f"the hub would run it too): make its folders o+rx\n{reach.stderr[-500:]}")
         a, b, c, d = people.values()

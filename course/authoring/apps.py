@@ -16,6 +16,7 @@ from ..settings import ASSIGNMENT, ROOT, python_settings
 STUDENT_SIDE = Path(__file__).resolve().parent.parent / "lab" / "student"
 STUDENT_NBGRADER_CONFIG = STUDENT_SIDE / "nbgrader_config.py"
 HANDOUT_FILES = (STUDENT_NBGRADER_CONFIG, STUDENT_SIDE / "README.md")
+STUDENT_EXCHANGE = STUDENT_SIDE / "nncourse_exchange.py"  # the students' side of the exchange (nncourse hub)
 
 
 def hermetic_env(home):

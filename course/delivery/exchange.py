@@ -7,7 +7,8 @@ and follows symlinks.  Here:
 
 * ``HardenedRelease`` (instructor, as root): the exchange root and the course's inbound get the sticky
   bit, so nobody renames or deletes what they do not own; the release stays root's, read-only.
-* ``PrivateSubmit`` (students): the submission folder is the student's alone (0700, files 0600).
+* ``PrivateSubmit`` (students): the submission folder is the student's alone (0700, files 0600).  It lives
+  in ``course/lab/student/nncourse_exchange.py``, self-contained, so that students need no course code.
 * ``SafeCollect`` (instructor, as root): a submission is taken only from a folder owned by the student
   it names, read through ``course.jail.safefiles`` (no symlink, hard link or special file followed; a
   cap on files and bytes refuses it with a reason), its time read from the file system (the latest
@@ -15,8 +16,8 @@ and follows symlinks.  Here:
 * ``PrivateFeedback`` (instructor, as root): each page is given to its student (owner, mode 0400)
   under nbgrader's own name for it, so stock fetch_feedback finds it and nobody else can read it.
 
-The students' side (``PrivateSubmit``) needs nbgrader and the standard library only; the collect
-imports the course's file helpers when it runs.  Configure with ``c.ExchangeFactory.*`` (nbgrader_config.py).
+The collect and the feedback import the course's file helpers when they run.  Configure with
+``c.ExchangeFactory.*`` (nbgrader_config.py).
 """
 import datetime
 import fnmatch
@@ -27,8 +28,7 @@ import re
 import shutil
 import stat
 
-from nbgrader.exchange.default import (ExchangeCollect, ExchangeReleaseAssignment, ExchangeReleaseFeedback,
-                                       ExchangeSubmit)
+from nbgrader.exchange.default import ExchangeCollect, ExchangeReleaseAssignment, ExchangeReleaseFeedback
 from nbgrader.utils import notebook_hash
 from traitlets import Integer
 
@@ -47,13 +47,6 @@ class HardenedRelease(ExchangeReleaseAssignment):
     def init_dest(self):
         super().init_dest()
         os.chmod(self.inbound_path, STICKY_INBOUND)
-
-
-class PrivateSubmit(ExchangeSubmit):
-    def copy_files(self):
-        super().copy_files()
-        # stock leaves it 0777 "so the instructor can delete later"; the collect runs as root instead
-        self.set_perms(os.path.join(self.inbound_path, self.assignment_filename), fileperms=0o600, dirperms=0o700)
 
 
 def owner_uid(student):

@@ -107,13 +107,19 @@ def free_port(preferred=None):
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def write_page_config(view):
-    """Disable JupyterLab plugins for this view (read from <config dir>/labconfig/page_config.json)."""
-    disabled = ALWAYS_DISABLED_PLUGINS + (STUDENT_DISABLED_PLUGINS if view.role == "student" else [])
-    labconfig = view.home / ".jupyter" / "labconfig"
+def write_disabled_plugins(config_dir, disabled):
+    """Disable JupyterLab plugins for servers reading the Jupyter config folder ``config_dir``
+    (its labconfig/page_config.json)."""
+    labconfig = Path(config_dir) / "labconfig"
     labconfig.mkdir(parents=True, exist_ok=True)
     page_config = {"disabledExtensions": dict.fromkeys(disabled, True)}
     (labconfig / "page_config.json").write_text(json.dumps(page_config, indent=2) + "\n")
+
+
+def write_page_config(view):
+    """Disable JupyterLab plugins for this view."""
+    disabled = ALWAYS_DISABLED_PLUGINS + (STUDENT_DISABLED_PLUGINS if view.role == "student" else [])
+    write_disabled_plugins(view.home / ".jupyter", disabled)
 
 
 def write_student_nbgrader_config(home):

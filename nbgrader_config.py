@@ -73,11 +73,10 @@ c.Audit.grade_of_record = "min"
 
 # nbgrader's exchange on JupyterHub (docs/exchange.md): stock classes, hardened.  The instructor's side
 # (`sudo nncourse release --exchange`, `collect`, `feedback --release`) runs as root; the students'
-# configuration needs only the root, the course id and c.ExchangeFactory.submit.
+# configuration needs only the root, the course id and c.ExchangeFactory.submit = "nncourse_exchange.PrivateSubmit"
+# (course/lab/student/nncourse_exchange.py, self-contained; `nncourse hub` deploys both).
 c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", "/srv/nbgrader/exchange")
 c.ExchangeFactory.release_assignment = "course.delivery.exchange.HardenedRelease"
-# The students' side, self-contained: course/lab/student/nncourse_exchange.py on their PYTHONPATH (nncourse hub).
-c.ExchangeFactory.submit = "nncourse_exchange.PrivateSubmit"
 c.ExchangeFactory.collect = "course.delivery.exchange.SafeCollect"
 c.ExchangeFactory.release_feedback = "course.delivery.exchange.PrivateFeedback"
 c.SafeCollect.max_files = 300  # a submission with more files, or more MiB, is refused with a message

@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 from test_feedback import CYRILLIC, hidden_cells, page_lines
 from test_browser import RELU_ANSWER, Screens, browser, cell, cell_index, menu, notebook_cells, validate  # noqa: F401
 
-from course.authoring.apps import course_copy, generate_release, nbgrader
+from course.authoring.apps import course_copy, generate_release
 from course.delivery.loop import publish
 from course.lab import hub as course_hub
 from course.settings import ASSIGNMENT, ROOT
@@ -334,16 +334,18 @@ def test_each_role_gets_its_nbgrader_configuration(tmp_path, released_course):
     exchange and Validate's options, an instructor's is the course's own."""
     course = released_course
     folders = course_hub.write_role_configs(course, tmp_path / "state")
-    course_id, exchange, _ = course_hub.course_options(course)
-    probe = ("from nbgrader.apps.baseapp import NbGrader; app = NbGrader(); app.load_config_file(); c = app.config; "
+    course_id, exchange = course_hub.course_options(course)
+    probe = ("from nbgrader.apps.baseapp import NbGrader; from nbgrader.exchange import ExchangeFactory; "
+             "app = NbGrader(); app.load_config_file(); c = app.config; "
              "print(c.CourseDirectory.course_id, c.Exchange.root, c.Validator.get('validate_all'), "
-             "c.CourseDirectory.get('root'))")
+             "c.CourseDirectory.get('root'), ExchangeFactory(config=c).submit.__module__)")
     seen = {}
     for role, paths in folders.items():
-        env = {**os.environ, "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, paths)), "HOME": str(tmp_path)}
+        env = {**os.environ, "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, paths)), "HOME": str(tmp_path),
+               "PYTHONPATH": str(paths[0]) if role == "student" else ""}  # as the hub's spawner sets it
         done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
         seen[role] = done.stdout.split()
-    assert seen["student"] == [course_id, str(exchange), "True", "None"], seen
-    assert seen["instructor"] == [course_id, str(exchange), "None", str(course)], seen
+    assert seen["student"] == [course_id, str(exchange), "True", "None", "nncourse_exchange"], seen
+    assert seen["instructor"] == [course_id, str(exchange), "None", str(course), "nbgrader.exchange.default.submit"], seen

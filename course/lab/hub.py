@@ -49,8 +49,8 @@ ENV_PYTHON = "NNCOURSE_HUB_PYTHON"
 # A student may fetch, validate, submit and fetch feedback; the rest of nbgrader is the instructor's.
 HUB_STUDENT_DISABLED_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                                 "@jupyter/nbgrader:course-list"]
-# The exchange classes a student's server uses: passed on to students when the course names its own.
-STUDENT_EXCHANGE_SIDES = ("fetch_assignment", "submit", "list", "fetch_feedback")
+# A student's submissions go through the course's hardened Submit (stock fetch, list and fetch-feedback).
+STUDENT_SUBMIT = f"{STUDENT_EXCHANGE.stem}.PrivateSubmit"
 HUB_STUDENT_DISABLED_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
                                           "nbgrader.server_extensions.course_list"]
 
@@ -73,15 +73,13 @@ class Groups:
 
 
 def course_options(course):
-    """(course id, exchange root, {student-side exchange class: name}) as the course's nbgrader_config.py sets
-    them (nbgrader's defaults otherwise)."""
+    """(course id, exchange root) as the course's nbgrader_config.py sets them (nbgrader's defaults otherwise)."""
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default.exchange import Exchange
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    classes = {side: config.ExchangeFactory[side] for side in STUDENT_EXCHANGE_SIDES if side in config.ExchangeFactory}
-    return CourseDirectory(config=config).course_id, Exchange(config=config).root, classes
+    return CourseDirectory(config=config).course_id, Exchange(config=config).root
 
 
 def write_json(path, data):
@@ -89,14 +87,14 @@ def write_json(path, data):
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def write_student_config(folder, course_id, exchange, classes):
+def write_student_config(folder, course_id, exchange):
     """A student's server: the course's exchange, nbgrader's instructor tools off (lab and server)."""
     (folder / "nbgrader_config.py").write_text(
         "# Written by `nncourse hub` at each start: the course's exchange, as its nbgrader_config.py sets it.\n"
         "# Validate's configuration is the next folder on JUPYTER_CONFIG_PATH (from course/lab/student).\n"
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id!r}\n"
         f"c.Exchange.root = {str(exchange)!r}\n"
-        + "".join(f"c.ExchangeFactory.{side} = {name!r}\n" for side, name in classes.items()))
+        f"c.ExchangeFactory.submit = {STUDENT_SUBMIT!r}  # {STUDENT_EXCHANGE.name}, beside this file\n")
     write_json(folder / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": dict.fromkeys(
         HUB_STUDENT_DISABLED_SERVER_EXTENSIONS, False)}})
     write_disabled_plugins(folder, ALWAYS_DISABLED_PLUGINS + HUB_STUDENT_DISABLED_PLUGINS)
@@ -119,14 +117,14 @@ def write_instructor_config(folder, course, exchange):
 def write_role_configs(course, state):
     """The Jupyter config folders the hub deploys: {"student": [folders], "instructor": [folders]}, highest
     priority first (a JUPYTER_CONFIG_PATH each).  Rewritten at every start, so they follow the course."""
-    course_id, exchange, classes = course_options(course)
+    course_id, exchange = course_options(course)
     student, instructor = state / "jupyter" / "student", state / "jupyter" / "instructor"
     validate = state / "jupyter" / "student-validate"
     for folder in student, instructor, validate:
         folder.mkdir(parents=True, exist_ok=True)
     # Deployed, not linked: the checkout may be private to the instructor (it holds solutions/).
     shutil.copyfile(STUDENT_NBGRADER_CONFIG, validate / "nbgrader_config.py")
-    write_student_config(student, course_id, exchange, classes)
+    write_student_config(student, course_id, exchange)
     # The students' side of the exchange (c.ExchangeFactory.submit), found on their PYTHONPATH: this folder.
     shutil.copyfile(STUDENT_EXCHANGE, student / STUDENT_EXCHANGE.name)
     write_instructor_config(instructor, course, exchange)

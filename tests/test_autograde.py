@@ -15,11 +15,14 @@ from nbgrader.api import Gradebook
 from course.authoring.apps import nbgrader
 from course.demo.classroom import reference, submit, untouched
 from course.grading.client import autograde
+from course.grading.job import Limits
 from course.grading.results import GRADED, read_all, status_dir
 from course.settings import ASSIGNMENT
 
 NOTEBOOKS = ["01_activations", "03_sequential"]
-GRADE = ("autograde", "--jobs", "2", "--quiet", "--notebook", NOTEBOOKS[0], "--notebook", NOTEBOOKS[1])
+# Feedback pages are tested in test_feedback.py and test_security.py; here only the grades count.
+GRADE = ("autograde", "--jobs", "2", "--quiet", "--no-feedback", "--notebook", NOTEBOOKS[0], "--notebook", NOTEBOOKS[1])
+NO_FEEDBACK = Limits(feedback=False)
 
 
 def scores(course, student):
@@ -47,7 +50,7 @@ def test_parallel_grades_equal_serial_nbgrader(new_course, tmp_path):
     for student in ("alice", "bob"):
         for notebook in NOTEBOOKS:
             nbgrader(serial, "autograde", ASSIGNMENT, "--student", student, "--notebook", notebook)
-    results = autograde(new_course, notebooks=NOTEBOOKS, jobs=2, progress=False)
+    results = autograde(new_course, notebooks=NOTEBOOKS, jobs=2, limits=NO_FEEDBACK, progress=False)
     assert [r.status for r in results] == [GRADED] * 4
     for student in ("alice", "bob"):
         assert scores(new_course, student) == scores(serial, student)
@@ -102,7 +105,7 @@ def test_a_locked_gradebook_never_aborts_the_batch(new_course):
     thread = threading.Thread(target=hog, daemon=True)
     thread.start()
     try:
-        results = autograde(new_course, notebooks=NOTEBOOKS, jobs=2, progress=False)
+        results = autograde(new_course, notebooks=NOTEBOOKS, jobs=2, limits=NO_FEEDBACK, progress=False)
     finally:
         stop.set()
         thread.join()

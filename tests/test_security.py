@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course.authoring.apps import HANDOUT_FILES
 from course.demo.classroom import reference, untouched
 from course.grading.client import autograde
 from course.grading.job import Limits
@@ -519,7 +520,8 @@ def test_no_file_outside_the_jail_changes_owner_mode_or_content(attacked):
     graded = attacked["course"] / "autograded" / "plant_links" / ASSIGNMENT
     for path in graded.rglob("*"):
         assert stat.S_ISREG(path.lstat().st_mode), f"{path} is not a regular file"
-    assert sorted(p.name for p in graded.iterdir()) == [f"{NOTEBOOK}.ipynb", "nn_helpers.py"]
+    handout = sorted([f"{NOTEBOOK}.ipynb", "nn_helpers.py", *(f.name for f in HANDOUT_FILES)])
+    assert sorted(p.name for p in graded.iterdir()) == handout  # what the kernel planted stayed in its jail
 
 
 def test_the_jobs_log_cannot_be_forged_or_truncated(attacked):

@@ -235,7 +235,8 @@ def test_feedback_reaches_its_student_alone(scene, collected):
     course, exchange, people = scene
     a, b = people["a"], people["b"]
     base = ["--course", str(course)]
-    assert cli.main(base + ["autograde", "--notebook", "01_activations", "--quiet", "--no-audit",
+    # feedback --release writes the pages again, as nbgrader's generate_feedback, before it releases them
+    assert cli.main(base + ["autograde", "--notebook", "01_activations", "--quiet", "--no-audit", "--no-feedback",
                             "--student", a.name, "--student", b.name]) == 0
     assert cli.main(base + ["feedback", "--release", "--student", a.name, "--student", b.name]) == 0
     pages = {}

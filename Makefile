@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[test]'  # modules compile when first imported
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 test: $(STAMP) chromium postgresql seccomp proxy

@@ -210,13 +210,14 @@ def cmd_export(args):
 def export_lms(args):
     """export --lms: the grade of record per student in the LMS's import CSV; empty cells are named."""
     from .grading.results import assignment_structure, read_all
-    from .reporting.lms import gradebook_students, lms_rows, write_lms_csv
+    from .reporting.export import write_table
+    from .reporting.lms import gradebook_students, lms_rows
 
     settings = load(args.course)
     header, rows, empty = lms_rows(args.lms, gradebook_students(args.course), read_all(args.course),
                                    assignment_structure(args.course), settings.assignment, args.notebook,
                                    settings.export.lms_scale)
-    path = write_lms_csv(args.output or args.course / f"grades_{args.lms}.csv", header, rows)
+    path = write_table(args.output or args.course / f"grades_{args.lms}.csv", header, rows)
     print(f"{args.lms} grade import ({settings.export.lms_scale}) written to {path}")
     if empty:
         print(f"WARNING: {len(empty)} students get an empty cell, not 0 (their grade is not known):\n"

@@ -145,7 +145,11 @@ def _csv_safe(value):
 
 
 def write_csv(path, results, structure, flags=None):
-    header, rows = per_question_rows(results, structure, flags)
+    return write_table(path, *per_question_rows(results, structure, flags))
+
+
+def write_table(path, header, rows):
+    """A CSV of ``header`` and ``rows``, each cell neutralised against spreadsheet formulas."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:

@@ -10,11 +10,9 @@ The grade is the sum of the grades of record over the notebooks (all, or those o
 or as a percent of their maximum (``c.Export.lms_scale``).  A student gets a number only when every one of
 those notebooks is graded; otherwise the cell is EMPTY, never 0, and ``lms_rows`` says why, for the warning.
 """
-import csv
-from pathlib import Path
 
 from ..grading.results import GRADED
-from .export import _csv_safe, _num, notebook_total, overall_status, status_of
+from .export import _num, notebook_total, overall_status, status_of
 
 LMS = ("moodle", "canvas")
 
@@ -76,11 +74,3 @@ def lms_rows(lms, people, results, structure, assignment, notebooks=None, scale=
     return header, rows, empty
 
 
-def write_lms_csv(path, header, rows):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows([_csv_safe(v) for v in row] for row in rows)
-    return path

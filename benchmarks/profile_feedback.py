@@ -2,10 +2,12 @@
 renderer, nbgrader's preprocessors and gradebook, and the leak scan.
 
 Grades one submission (the reference by default) without feedback, then renders its 8 pages with
-nbgrader's own GenerateFeedback in this process, as the grading job does, under cProfile, for
-``--rounds`` warm rounds (after one round that pays the first-use loads), and prints the time per
-submission by the package whose code ran (self time, so nothing is counted twice), then the leak
-scan's time per page.  Shares are measured in one run, so they hold on a loaded machine too:
+nbgrader's own GenerateFeedback in this process, as the grading job does (course.grading.pages'
+exporter, its cache warmed from the release), for ``--rounds`` rounds after one that pays the
+first-use loads.  Each round also renders them with nbconvert's stock HTMLExporter, unprofiled, and
+once more the job's way under cProfile.  It prints both times, then the profiled time per submission by
+the package whose code ran (self time, so nothing is counted twice), then the leak scan's time per
+page.  Shares are measured in one run, so they hold on a loaded machine too:
 
     .venv/bin/python benchmarks/profile_feedback.py [--rounds 5] [--student reference]
 """
@@ -25,15 +27,17 @@ sys.path.insert(0, str(ROOT))
 from course.authoring.apps import course_copy, generate_release  # noqa: E402
 from course.cli import main as nncourse  # noqa: E402
 from course.demo.classroom import build_class  # noqa: E402
+from course.grading.pages import warm  # noqa: E402
 from course.settings import ASSIGNMENT  # noqa: E402
 from course.trust.leakscan import page_leaks  # noqa: E402
 
 # Which part of the page's making a file's code belongs to, by the first match in its path.
+POST_PASS = "the HTML post-pass (html.parser; BeautifulSoup for stock, course.grading.pages' stream for ours)"
 PARTS = (("pygments", "Pygments: syntax highlighting"), ("mistune", "mistune: markdown"),
          ("jinja2", "Jinja2: the template"), ("markupsafe", "Jinja2: the template"),
-         ("bs4", "nbconvert's HTML post-pass (BeautifulSoup, html.parser)"), ("html5lib", "nbconvert's HTML post-pass (BeautifulSoup, html.parser)"),
-         ("lxml", "nbconvert's HTML post-pass (BeautifulSoup, html.parser)"),
-         ("html/parser.py", "nbconvert's HTML post-pass (BeautifulSoup, html.parser)"), ("_markupbase.py", "nbconvert's HTML post-pass (BeautifulSoup, html.parser)"), ("nbconvert", "nbconvert: exporter and filters"),
+         ("bleach", "nbconvert's clean_html filter (bleach, its html5lib)"),
+         ("bs4", POST_PASS), ("soupsieve", POST_PASS), ("html/parser.py", POST_PASS), ("_markupbase.py", POST_PASS),
+         ("grading/pages.py", POST_PASS), ("nbconvert", "nbconvert: exporter and filters"),
          ("nbformat", "nbformat: reading, validating"), ("jsonschema", "nbformat: reading, validating"),
          ("fastjsonschema", "nbformat: reading, validating"), ("sqlalchemy", "nbgrader's gradebook (SQLAlchemy)"),
          ("nbgrader", "nbgrader: app and preprocessors"), ("traitlets", "traitlets: configuration"),
@@ -47,14 +51,18 @@ def part_of(filename):
     return "Python and the rest (json, re, io, …)"
 
 
-def render_pages(course, student):
+JOB_EXPORTER = "course.grading.pages.FeedbackExporter"  # what the grading job renders with
+STOCK_EXPORTER = "nbconvert.exporters.HTMLExporter"  # what `nbgrader generate_feedback` renders with
+
+
+def render_pages(course, student, exporter=JOB_EXPORTER):
     """nbgrader's GenerateFeedback for ``student``, in this process, as course.grading.child does it."""
     from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
 
     GenerateFeedbackApp.clear_instance()
     app = GenerateFeedbackApp.instance()
     app.initialize([ASSIGNMENT, "--student", student, "--force", "--CourseDirectory.ignore=['*']",
-                    f"--CourseDirectory.root={course}"])
+                    f"--CourseDirectory.root={course}", f"--GenerateFeedback.exporter_class={exporter}"])
     app.start()
 
 
@@ -83,11 +91,17 @@ def main():
         started = time.perf_counter()
         render_pages(course, args.student)
         first = time.perf_counter() - started
-        plain, rounds = [], []
-        for _ in range(args.rounds):  # alternating, so both see the same machine
+        started = time.perf_counter()
+        warm(course / "release" / ASSIGNMENT)  # as the job zygote does, once per station
+        warming = time.perf_counter() - started
+        plain, stock, rounds = [], [], []
+        for _ in range(args.rounds):  # alternating, so all see the same machine
             started = time.perf_counter()
             render_pages(course, args.student)
             plain.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            render_pages(course, args.student, STOCK_EXPORTER)
+            stock.append(time.perf_counter() - started)
             rounds.append(profile_round(course, args.student))
         pages = sorted((course / "feedback" / args.student / ASSIGNMENT).glob("*.html"))
         scans = []
@@ -99,10 +113,14 @@ def main():
     profiled = statistics.median(sum(parts.values()) for parts, _ in rounds)
     names = sorted({name for parts, _ in rounds for name in parts},
                    key=lambda name: -statistics.median(parts.get(name, 0.0) for parts, _ in rounds))
-    print(f"\nfeedback pages of one submission ({args.student}, {len(pages)} pages): first round in a fresh "
-          f"process {first:.2f} s; warm rounds {statistics.median(plain):.2f} s, "
-          f"{statistics.median(walls):.2f} s under cProfile "
-          f"(median of {args.rounds})\n")
+    print(f"\nfeedback pages of one submission ({args.student}, {len(pages)} pages), median of {args.rounds} "
+          f"rounds, side by side:\n"
+          f"  nbgrader's GenerateFeedback with nbconvert's HTMLExporter (stock): {statistics.median(stock):.2f} s\n"
+          f"  with course.grading.pages.FeedbackExporter, as the grading job: {statistics.median(plain):.2f} s "
+          f"({statistics.median(stock) / statistics.median(plain):.2f}x faster; "
+          f"{statistics.median(walls):.2f} s under cProfile)\n"
+          f"  first round in a fresh process, before the cache is warmed: {first:.2f} s; "
+          f"warming it from the release (once per station): {warming:.2f} s\n")
     print("| part (self time) | seconds per submission | share |\n| --- | ---: | ---: |")
     for name in names:
         seconds = statistics.median(parts.get(name, 0.0) for parts, _ in rounds)

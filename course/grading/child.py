@@ -27,6 +27,7 @@ from ..jail.kernel import NOTEBOOK_ENV, REPORTS_ENV, SLOT_ENV, SOCKETS_ENV
 from ..jail.zygote import ENV as ZYGOTE_ENV
 from ..authoring.apps import grading_env
 from . import profiling
+from .station import RELEASE_ENV
 
 _mark = ""  # the job's marker: a log line "<mark> <notebook>" starts a notebook's part of the log
 
@@ -48,15 +49,20 @@ def _warm_up():
 
 
 def _warm_up_pages(nbformat):
-    """Render one tiny page as the feedback does, so that what nbconvert loads on first use (the Python
-    lexer, which Pygments finds by scanning its plugins, the markdown renderer, the HTML parser) is
-    loaded once here rather than in every job.  Nothing of it is kept but those libraries' own caches."""
-    from nbconvert.exporters import HTMLExporter
+    """Render the release's pages once (course.grading.pages.warm), so that every job finds the cells all
+    submissions share highlighted and sanitised, and what nbconvert loads on first use (the Python lexer,
+    which Pygments finds by scanning its plugins, the markdown renderer, the HTML parser) loaded.  Without
+    a release (the station's course has none yet), one tiny page does the loading."""
+    from .pages import FeedbackExporter, warm
 
+    release = os.environ.get(RELEASE_ENV, "")
+    if release and Path(release).is_dir():
+        warm(release)
+        return
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# $x$ *a*"),
                                                nbformat.v4.new_code_cell("import numpy as np")])
     notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
-    HTMLExporter().from_notebook_node(notebook)
+    FeedbackExporter().from_notebook_node(notebook)
 
 
 _warm_up()
@@ -119,7 +125,9 @@ def feedback(scratch, student, job):
         app = GenerateFeedbackApp.instance()
         # "*": nothing but the notebooks' pages, as course.reporting.feedback asks of nbgrader too
         app.initialize([job["assignment"], "--student", student, "--force", "--CourseDirectory.ignore=['*']",
-                        f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"])
+                        f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}",
+                        # nbconvert's HTMLExporter, faster, to the byte (tests/test_pages.py)
+                        "--GenerateFeedback.exporter_class=course.grading.pages.FeedbackExporter"])
         app.start()
         profiling.span("feedback: nbgrader's pages", started, cpu_started)
 

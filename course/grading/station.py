@@ -29,6 +29,7 @@ from ..jail import sandbox, zygote
 from ..authoring.apps import grading_env
 from ..settings import ROOT, blas_threads, load
 
+RELEASE_ENV = "NNCOURSE_RELEASE_PAGES"  # tells the job zygote which pages to render once (course.grading.pages)
 PACKAGES = ("course", "solutions", "probes")  # the grader, the reference and its checks, the probes
 # What a grading job imports: nbgrader (with the child), then what its first notebook would load lazily.
 JOB_IMPORTS = ("course.grading.child", "course.grading.plugins", "course.reporting.plugins", "ipykernel.kernelspec", "IPython.core.interactiveshell",
@@ -88,8 +89,13 @@ class Station:
         self.sandboxed = sandbox.available()
         self.kernel_env = grading_env(self.scratch / ".home", blas_threads)
         started = time.monotonic()
-        self.jobs = zygote.start("course.grading.child:run_request", JOB_IMPORTS, dict(os.environ))
-        self.kernels = zygote.start_kernel_zygote(self.kernel_env) if warm_kernels and self.sandboxed else None
+        # Both zygotes warm up at once; the job zygote renders the release's pages (course.grading.child).
+        jobs = zygote.launch("course.grading.child:run_request", JOB_IMPORTS,
+                             {**os.environ, RELEASE_ENV: str(self.root / "release" / self.settings.assignment)})
+        try:
+            self.kernels = zygote.start_kernel_zygote(self.kernel_env) if warm_kernels and self.sandboxed else None
+        finally:
+            self.jobs = jobs.wait()
         self.start_seconds = round(time.monotonic() - started, 2)
 
     def check(self, expected):

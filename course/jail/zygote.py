@@ -134,6 +134,30 @@ def start(entry, imports, env, timeout=300):
 
     ``env`` is its environment (and so the starting environment of what it forks).
     """
+    return launch(entry, imports, env).wait()
+
+
+class Launching:
+    """A zygote still warming up; ``wait()`` gives the ``Zygote`` once it is ready (``Refused`` if not), so
+    that two zygotes can warm up at once."""
+
+    def __init__(self, process, folder, entry):
+        self.process, self.folder, self.entry = process, folder, entry
+
+    def wait(self):
+        process, folder = self.process, self.folder
+        if process.stdout.readline().strip() != b"ready":
+            process.kill()
+            process.wait()
+            why = (Path(folder) / "zygote.log").read_text(errors="replace").strip()[-500:]
+            shutil.rmtree(folder, ignore_errors=True)
+            raise Refused(f"the zygote for {self.entry} did not start: {why}")
+        process.stdout.close()
+        return Zygote(process, folder)
+
+
+def launch(entry, imports, env):
+    """Start a zygote as ``start`` does, without waiting for it to be ready."""
     folder = tempfile.mkdtemp(prefix=f"nnzy-{os.getpid()}-")  # 0700, root's: no jail and no other user reaches the socket
     home = Path(folder) / "home"  # e.g. matplotlib's font cache, built once
     home.mkdir()
@@ -142,14 +166,7 @@ def start(entry, imports, env, timeout=300):
     process = subprocess.Popen([sys.executable, "-m", __name__, folder, str(os.getpid()), entry, *imports],
                                cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
     errors.close()
-    if process.stdout.readline().strip() != b"ready":
-        process.kill()
-        process.wait()
-        why = (Path(folder) / "zygote.log").read_text(errors="replace").strip()[-500:]
-        shutil.rmtree(folder, ignore_errors=True)
-        raise Refused(f"the zygote for {entry} did not start: {why}")
-    process.stdout.close()
-    return Zygote(process, folder)
+    return Launching(process, folder, entry)
 
 
 def spawn(path, request, fds=None):

@@ -92,7 +92,7 @@ class _Stream:
     def handle_data(self, data):
         self.data.append(data)
 
-    def endData(self, containerClass=None):  # noqa: N802, N803: BeautifulSoup's names
+    def endData(self, containerClass=None):  # noqa: N802, N803 -- BeautifulSoup's names: its parser calls them
         if not self.data:
             return
         text = "".join(self.data)
@@ -165,7 +165,7 @@ def tidy(html, log=None):
         parser.feed(html)
         parser.close()
         page = stream.close()
-    except Exception:  # noqa: BLE001: markup the parser rejects: BeautifulSoup decides, and says why
+    except Exception:  # noqa: BLE001 -- markup the parser rejects: BeautifulSoup decides, and says why
         return _soup_pass(html, log)
     if stream.images_without_alt and log is not None:
         log.warning("Alternative text is missing on %s image(s).", stream.images_without_alt)

@@ -3,6 +3,7 @@ and does not blame the grader for text the student wrote."""
 from pathlib import Path
 
 from course.reporting.feedback import scan_feedback
+from course.trust import leakscan
 from course.trust.leakscan import hidden_lines
 from course.settings import ASSIGNMENT, ROOT
 
@@ -38,3 +39,25 @@ def test_text_the_student_wrote_is_not_a_leak(tmp_path):
     own.parent.mkdir(parents=True)
     own.write_text('{"cells": [{"source": "check_relu(ReLU)"}]}')
     assert scan_feedback(tmp_path) == []
+
+
+def test_a_reference_run_is_found_wherever_it_sits_against_what_earlier_pages_began_with():
+    """Pages of one notebook begin alike, and that beginning is scanned once (leakscan._runs_shown).  A run
+    of the reference code is found whether it lies after the point where a page leaves the first page's
+    text, across it (the first page held its beginning), or ends at it in the middle of a word; and the
+    scan finds what a scan of the whole page finds."""
+    secret = leakscan.reference_shingles(str(ROOT))
+    run = next(r for r in sorted(secret) if len(r[-1]) >= 2 and r[-1].isidentifier())
+    beginning = "".join(f".jp-Cell-{i} {{ margin: {i}px; }}\n" for i in range(400))  # like the template's CSS
+    line = " ".join(run)
+    cases = [(beginning + "def forward(self, x):\n", beginning + line + "\n")]  # after
+    cases += [(beginning + " ".join(run[:m]) + "\nprint(1)\n", beginning + " ".join(run[:m]) + "\n" + " ".join(run[m:]) + "\n")
+              for m in range(1, len(run))]  # across: the first page held the run's first m tokens
+    cases += [(beginning + line[:-1] + "Q\n", beginning + line + "\n")]  # the pages part inside its last word
+    for first, page in cases:
+        leakscan._BEGINNINGS.clear()
+        assert run not in leakscan._runs_shown(first, secret, "09_test")
+        found = leakscan._runs_shown(page, secret, "09_test")
+        assert found == leakscan._shown(leakscan.tokens(page), secret), (first[-60:], page[-60:])
+        assert run in found, (first[-60:], page[-60:])
+        assert leakscan._BEGINNINGS["09_test", secret][1], "the shared beginning was not taken from the cache"

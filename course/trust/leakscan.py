@@ -145,7 +145,7 @@ def leaks(root, text, student, notebook):
     """[secret] that a page's ``text`` (tags stripped) shows and ``student`` did not write in ``notebook``."""
     own = _own_text(root, student, notebook)
     found = [secret for secret in sorted(hidden_lines(root) | set(MARKERS)) if secret in text and secret not in own]
-    code = _shown(tokens(text), reference_shingles(str(Path(root).resolve())))
+    code = _runs_shown(text, reference_shingles(str(Path(root).resolve())), notebook)
     if code:
         code -= shingles(own)  # only now: most pages show no run of the reference at all
     if code:
@@ -159,6 +159,46 @@ def _shown(page, secret, k=SHINGLE):
     starts = _starts(secret)
     return {run for i in range(len(page) - k + 1) if tuple(page[i:i + 3]) in starts
             for run in (tuple(page[i:i + k]),) if run in secret}
+
+
+# The pages of one notebook begin alike: the template's head (125 KB of CSS) and the course's first cells.
+# That beginning is tokenised and scanned once per notebook: {(notebook, secret): (the first page's text,
+# {length of the shared beginning: (its last SHINGLE - 1 tokens, the runs it shows)})}.
+_BEGINNINGS = {}
+BEGINNINGS_KEPT = 64
+
+
+def _runs_shown(text, secret, notebook, k=SHINGLE):
+    """``_shown(tokens(text), secret)``, with the part of ``text`` that an earlier page of ``notebook``
+    began with taken from the cache.  Exact: cut just after a newline, the text's tokens are the tokens of
+    either side (no token holds whitespace), and a run that crosses the cut lies in the k - 1 tokens each
+    side of it."""
+    first, known = _BEGINNINGS.setdefault((notebook, secret), (text, {}))
+    cut = text.rfind("\n", 0, _shared_length(text, first)) + 1
+    if cut < 4096:  # little in common: this page is the one later pages are compared with
+        _BEGINNINGS[notebook, secret] = (text, {})
+        return _shown(tokens(text), secret, k)
+    entry = known.get(cut)  # merges may run in threads: read once
+    if entry is None:
+        if len(known) >= BEGINNINGS_KEPT:
+            known.clear()
+        before = tokens(text[:cut])
+        entry = known[cut] = (before[len(before) - (k - 1):] if k > 1 else [], _shown(before, secret, k))
+    tail, runs = entry
+    after = tokens(text[cut:])
+    return runs | _shown(after, secret, k) | _shown(tail + after[:k - 1], secret, k)
+
+
+def _shared_length(a, b):
+    """How many characters ``a`` and ``b`` begin with alike (a binary search of C-speed comparisons)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 @functools.lru_cache(maxsize=4)

@@ -50,10 +50,11 @@ def _warm_up():
 
 def _warm_up_pages(nbformat):
     """Render the release's pages once (course.grading.pages.warm), so that every job finds the cells all
-    submissions share highlighted and sanitised, and what nbconvert loads on first use (the Python lexer,
-    which Pygments finds by scanning its plugins, the markdown renderer, the HTML parser) loaded.  Without
-    a release (the station's course has none yet), one tiny page does the loading."""
-    from .pages import FeedbackExporter, warm
+    submissions share highlighted, the feedback template compiled, and what nbconvert loads on first use
+    (the Python lexer, which Pygments finds by scanning its plugins, the markdown renderer, the HTML
+    parser) loaded.  Without a release (the station's course has none yet), one tiny page does the
+    loading."""
+    from .pages import feedback_exporter, render_as_feedback, warm
 
     release = os.environ.get(RELEASE_ENV, "")
     if release and Path(release).is_dir():
@@ -61,8 +62,7 @@ def _warm_up_pages(nbformat):
         return
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# $x$ *a*"),
                                                nbformat.v4.new_code_cell("import numpy as np")])
-    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
-    FeedbackExporter().from_notebook_node(notebook)
+    render_as_feedback(feedback_exporter(), notebook, "warm-up")
 
 
 _warm_up()

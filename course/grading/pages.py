@@ -14,13 +14,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import jinja2
 from bs4 import BeautifulSoup
 from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
 from bs4.element import CharsetMetaAttributeValue, ContentMetaAttributeValue, PreformattedString
 from bs4.formatter import HTMLFormatter
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
-from nbconvert.filters.strings import clean_html
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 ALT_TEXT = "No description has been provided for this image"  # nbconvert's
@@ -172,11 +172,10 @@ def tidy(html, log=None):
     return page
 
 
-# Cells that come in every submission (the course's text, tests and untouched stubs) are highlighted and
-# sanitised once: in the job zygote (``warm``), whose forks inherit these.  Both are pure functions of
-# their key.  The cap bounds what one process may keep.
+# Cells that come in every submission (the course's tests and untouched stubs) are highlighted once: in the
+# job zygote (``warm``), whose forks inherit the cache.  The cap bounds what one process may keep.
 CACHE_LIMIT = 20_000
-_cleaned, _highlighted = {}, {}
+_highlighted = {}
 
 
 def _remember(cache, key, make):
@@ -186,12 +185,6 @@ def _remember(cache, key, make):
         if len(cache) < CACHE_LIMIT:
             cache[key] = value
     return value
-
-
-def cached_clean_html(element):
-    """nbconvert's ``clean_html`` filter (bleach with html5lib: half a page's time), remembered."""
-    text = element.decode() if isinstance(element, bytes) else str(element)
-    return _remember(_cleaned, text, lambda: clean_html(text))
 
 
 class CachedHighlight(Highlight2HTML):
@@ -205,14 +198,35 @@ class CachedHighlight(Highlight2HTML):
         return _remember(_highlighted, key, lambda: super(CachedHighlight, self).__call__(source, language, metadata))
 
 
-class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTMLExporter, with its post-pass made by ``tidy`` and its two slowest filters
-    remembered.  nbgrader's GenerateFeedback takes it as ``exporter_class``; the rest is
-    HTMLExporter.from_notebook_node's."""
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The templates' compiled code, kept in this process: each job makes a new exporter (a new Jinja
+    environment), and would compile the templates again.  Jinja takes code from here only for a
+    template whose source has the same checksum."""
 
-    def default_filters(self):
-        yield from super().default_filters()
-        yield ("clean_html", cached_clean_html)
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        code = self.code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_templates = CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter, with its post-pass made by ``tidy``, its highlighting remembered and its
+    templates compiled once per process.  nbgrader's GenerateFeedback takes it as
+    ``exporter_class``; the rest is HTMLExporter.from_notebook_node's."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _templates  # one configuration per process: FeedbackExporter's
+        return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
         langinfo = nb.metadata.get("language_info", {})
@@ -228,10 +242,32 @@ class FeedbackExporter(HTMLExporter):
 
 
 def warm(folder):
-    """Render every notebook of ``folder`` once (the release: what every submission starts from), so that
-    a process forked after this finds its cells highlighted and sanitised; the pages are dropped."""
+    """Render each notebook of ``folder`` (the release: what every submission starts from) once, as the
+    feedback renders it, so that a process forked after this finds nbgrader's feedback template compiled
+    and the cells highlighted.  The pages are dropped."""
     import nbformat
 
-    exporter = FeedbackExporter()
+    exporter = feedback_exporter()
     for path in sorted(Path(folder).glob("*.ipynb")):
-        exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        render_as_feedback(exporter, nbformat.read(path, as_version=4), path.stem)
+
+
+def feedback_exporter():
+    """A ``FeedbackExporter`` configured as nbgrader's GenerateFeedback configures its exporter (the feedback
+    template, nbgrader's template folders)."""
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    return FeedbackExporter(config=GenerateFeedback(coursedir=CourseDirectory()).config)
+
+
+def render_as_feedback(exporter, notebook, name):
+    """``notebook``'s page as GenerateFeedback would render it once graded: with the lexer an IPython kernel
+    writes into a notebook it runs, and every score 0 (what nbgrader's GetGrades would fill in)."""
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    for cell in notebook.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("grade"):
+            grading["score"] = 0
+    scores = {"notebook": name, "score": 0, "max_score": 0, "late_penalty": 0}
+    return exporter.from_notebook_node(notebook, resources={"nbgrader": scores})[0]

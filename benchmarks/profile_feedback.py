@@ -85,7 +85,11 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="profile-feedback-", dir=ROOT / ".cache") as scratch:
         course = course_copy(Path(scratch) / "course")
-        build_class(generate_release(course), course / "source" / ASSIGNMENT, course / "submitted", [args.student])
+        # two more students, for the leak scan: the beginning their pages share with the first student's is
+        # scanned for the first of them, and found in the cache for the second
+        others = [name for name in ("untouched", "seed_student", "reference") if name != args.student][:2]
+        build_class(generate_release(course), course / "source" / ASSIGNMENT, course / "submitted",
+                    [args.student, *others])
         if nncourse(["--course", str(course), "autograde", "--no-feedback", "--no-audit", "--quiet"]) != 0:
             raise SystemExit("autograde failed")
         started = time.perf_counter()
@@ -103,12 +107,16 @@ def main():
             render_pages(course, args.student, STOCK_EXPORTER)
             stock.append(time.perf_counter() - started)
             rounds.append(profile_round(course, args.student))
-        pages = sorted((course / "feedback" / args.student / ASSIGNMENT).glob("*.html"))
-        scans = []
-        for page in pages:
-            started = time.perf_counter()
-            page_leaks(course, page, args.student)
-            scans.append(time.perf_counter() - started)
+        for student in others:
+            render_pages(course, student)
+        scans = {}
+        for student in (args.student, *others):
+            scans[student] = []
+            for page in sorted((course / "feedback" / student / ASSIGNMENT).glob("*.html")):
+                started = time.perf_counter()
+                page_leaks(course, page, student)
+                scans[student].append(time.perf_counter() - started)
+        pages = scans[args.student]
     walls = [wall for _, wall in rounds]
     profiled = statistics.median(sum(parts.values()) for parts, _ in rounds)
     names = sorted({name for parts, _ in rounds for name in parts},
@@ -125,7 +133,9 @@ def main():
     for name in names:
         seconds = statistics.median(parts.get(name, 0.0) for parts, _ in rounds)
         print(f"| {name} | {seconds:.3f} | {seconds / profiled:.0%} |")
-    print(f"\nleak scan: {sum(scans):.3f} s per submission ({statistics.median(scans):.3f} s per page, median)")
+    for student, times in scans.items():
+        print(f"leak scan of {student}'s pages: "
+              f"{sum(times):.3f} s per submission ({statistics.median(times):.3f} s per page, median)")
 
 
 if __name__ == "__main__":

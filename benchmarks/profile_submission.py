@@ -29,6 +29,7 @@ from course.grading.results import assignment_structure  # noqa: E402
 from course.grading.station import Station  # noqa: E402
 from course.settings import ASSIGNMENT  # noqa: E402
 from course.trust.audit import audit_submission  # noqa: E402
+from autograde_speedup import compute_bound  # noqa: E402  (benchmarks/, this script's folder)
 
 NOTEBOOK_STAGES = ("kernel start: launch", "kernel start: until ready", "notebook cells", "hidden checks",
                    "kernel shutdown")
@@ -69,6 +70,8 @@ def profile_once(station, course, student, limits, template, structure):
     inside = sum(stages[s] for s in NOTEBOOK_STAGES)
     stages["nbgrader's other work on a notebook (sanitize, preprocessors, gradebook, files)"] = whole - inside
     stages["nbgrader's set-up of each notebook (gradebook, copies)"] = every - whole
+    opens = [s for s in spans if s["what"] == "nbgrader: gradebook opens and closes"]
+    stages[f"  of nbgrader's work: {len(opens) // 2} gradebook opens (and closes)"] = sum(s["seconds"] for s in opens)
     feedback = sum(s["seconds"] for s in spans if s["what"] == "feedback: nbgrader's pages")
     stages["feedback pages (nbgrader's GenerateFeedback, in the job)"] = feedback
     stages["supervisor: unpack, start the job, read the grades, files and pages back"] = \
@@ -104,6 +107,7 @@ def main():
         finally:
             for station in stations.values():
                 station.close()
+        bound = compute_bound(course, [args.student])  # the same graded notebooks, cells alone
     order = list(dict.fromkeys(k for r in results["cold"] + results["warm"] for k in r))
     order.sort(key=lambda k: (k.startswith("grading job") or k.startswith("merge") or k.startswith("audit"),
                               k.startswith("  ")))
@@ -114,6 +118,12 @@ def main():
         cold = statistics.median(r.get(key, 0.0) for r in results["cold"])
         warm = statistics.median(r.get(key, 0.0) for r in results["warm"])
         print(f"| {key} | {cold:.2f} | {warm:.2f} |")
+    warm = {key: statistics.median(r.get(key, 0.0) for r in results["warm"]) for key in order}
+    whole = sum(warm[key] for key in order if key.startswith(("grading job", "merge", "audit")))
+    in_kernels = warm["notebook cells"] + warm["hidden checks"]
+    print(f"\nwarm kernels: grading, merge and audit {whole:.2f} s; the course's cells and checks as their kernels ran "
+          f"them {in_kernels:.2f} s ({whole / in_kernels:.2f}x); the same cells alone in one process, no Jupyter "
+          f"(the compute bound of benchmarks/autograde_speedup.py) {bound:.2f} s ({whole / bound:.2f}x)")
 
 
 if __name__ == "__main__":

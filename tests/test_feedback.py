@@ -16,6 +16,7 @@ import pytest
 from course.demo.classroom import build_class
 from course.grading.client import autograde
 from course.grading.job import Limits
+from course.authoring.apps import nbgrader
 from course.reporting.feedback import scan_feedback, write_feedback
 from course.settings import ASSIGNMENT
 
@@ -32,25 +33,30 @@ def pages(released_course, tmp_path_factory):
     build_class(course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT, course / "submitted",
                 ["seed_student", "reference"])
     results = autograde(course, jobs=2, limits=Limits(cell_timeout=60), progress=False)
-    written_while_grading = {page.relative_to(course): page.read_bytes()
-                             for page in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))}
-    assert write_feedback(course, jobs=2) == ([], [])  # stock `nbgrader generate_feedback`, page by page again
-    PAGES_WRITTEN_WHILE_GRADING.update(written_while_grading)
+    PAGES["while grading"] = pages_of(course)
+    assert write_feedback(course, jobs=2) == ([], [])  # `nncourse feedback`: nbgrader, our exporter
+    PAGES["nncourse feedback"] = pages_of(course)
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", "--CourseDirectory.ignore=['*']")  # stock
     return course, results
 
 
-PAGES_WRITTEN_WHILE_GRADING = {}
+PAGES = {}
 
 
-def test_pages_written_while_grading_are_what_nbgrader_generate_feedback_writes(pages):
-    """The grading job writes each page with nbgrader's own GenerateFeedback and the grades of record; stock
-    `nbgrader generate_feedback` on the course gradebook writes the same bytes."""
+def pages_of(course):
+    return {page.relative_to(course): page.read_bytes() for page in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))}
+
+
+@pytest.mark.parametrize("ours", ["while grading", "nncourse feedback"])
+def test_our_pages_are_what_stock_nbgrader_generate_feedback_writes(pages, ours):
+    """The grading job and `nncourse feedback` write each page with nbgrader's own GenerateFeedback, the
+    grades of record and course.grading.pages' exporter; stock `nbgrader generate_feedback` (nbconvert's
+    HTMLExporter) on the course gradebook writes the same bytes."""
     course, results = pages
-    regenerated = {page.relative_to(course): page.read_bytes()
-                   for page in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))}
-    assert len(regenerated) == 16 and all(r.feedback == "written" for r in results), [r.feedback for r in results]
-    assert PAGES_WRITTEN_WHILE_GRADING.keys() == regenerated.keys()
-    differ = [str(name) for name, data in regenerated.items() if PAGES_WRITTEN_WHILE_GRADING[name] != data]
+    stock = pages_of(course)
+    assert len(stock) == 16 and all(r.feedback == "written" for r in results), [r.feedback for r in results]
+    assert PAGES[ours].keys() == stock.keys()
+    differ = [str(name) for name, data in stock.items() if PAGES[ours][name] != data]
     assert not differ, differ
 
 

@@ -39,6 +39,16 @@ def test_the_committed_release_carries_the_handout_files_from_their_one_source()
     assert len(re.findall(r"[а-яё]", readme)) > 500  # written in Russian
 
 
+def test_release_is_written_only_by_the_one_release_path():
+    """A raw `nbgrader generate_assignment` on the course would leave release/ without the handout files
+    (it removes the folder first); only generate_release runs it there.  (make demo once did.)"""
+    allowed = {"course/authoring/apps.py",  # generate_release: nbgrader's, then the handout files
+               "course/grading/gradebook.py"}  # a gradebook template, built in grading/.template
+    callers = {str(path.relative_to(ROOT)) for path in (ROOT / "course").rglob("*.py")
+               if '"generate_assignment"' in path.read_text(encoding="utf-8")}
+    assert callers <= allowed, callers - allowed
+
+
 def test_what_students_read_in_the_given_code_is_russian():
     helper = (RELEASE / "nn_helpers.py").read_text(encoding="utf-8")
     assert re.search(r"[а-яё]", helper.splitlines()[0]) and "make notebooks" not in helper

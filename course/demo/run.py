@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..authoring.apps import nbgrader
+from ..authoring.apps import generate_release
 from ..grading.client import autograde
 from ..grading.job import Limits
 from ..grading.results import FAILED, GRADED, MANUAL, MISSING, assignment_structure, grading_flags, read_all
@@ -90,9 +90,9 @@ def run_demo(root=ROOT, jobs=2):
     root = Path(root).resolve()
     steps = Steps()
     fresh_course_state(root)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    release = generate_release(root)  # the one release path: nbgrader's, then the handout files
     steps.done("release (nbgrader generate_assignment)")
-    descriptions = build_class(root / "release" / ASSIGNMENT, root / "source" / ASSIGNMENT, root / "submitted")
+    descriptions = build_class(release, root / "source" / ASSIGNMENT, root / "submitted")
     flags = scan_course(root, ASSIGNMENT)
     save_flags(root, flags)
     steps.done(f"class of {len(descriptions)} submissions built in submitted/, cheat scan: {len(flags)} flags in "

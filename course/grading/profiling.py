@@ -75,6 +75,25 @@ def install():
             _record("nbgrader: whole notebook", started, cpu_started)
 
     Autograde.convert_single_notebook = timed_convert
+    _time_gradebook()
+
+
+def _time_gradebook():
+    """nbgrader's preprocessors each open the gradebook for themselves (an engine, a schema check): count
+    and time those opens and closes."""
+    from nbgrader.api import Gradebook
+
+    for name in ("__init__", "close"):
+        method = getattr(Gradebook, name)
+
+        def timed(self, *args, _method=method, **kwargs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            try:
+                return _method(self, *args, **kwargs)
+            finally:
+                _record("nbgrader: gradebook opens and closes", started, cpu_started)
+
+        setattr(Gradebook, name, timed)
 
 
 def notebook(name):

@@ -35,10 +35,13 @@ def withhold(root, leaks):
         shutil.move(str(page), target)
 
 
+PAGES = "course.grading.pages.FeedbackExporter"  # nbconvert's HTMLExporter's bytes, faster (tests/test_pages.py)
+
+
 def write_feedback(root, jobs=2, students=None):
     """``nbgrader generate_feedback`` for every autograded student (or ``students``), ``jobs`` nbgrader
-    processes at a time (each takes a share of the class), writing only the graded notebooks' HTML; then
-    the leak scan.  Leaking pages are withheld (``withhold``).  Returns (leaks, students whose feedback
+    processes at a time (each takes a share of the class), writing only the graded notebooks' HTML with
+    the exporter the grading job uses (``PAGES``); then the leak scan.  Leaking pages are withheld (``withhold``).  Returns (leaks, students whose feedback
     nbgrader could not write)."""
     root = Path(root)
     assignment = load(root).assignment
@@ -51,7 +54,7 @@ def write_feedback(root, jobs=2, students=None):
         exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
         # "*": nothing but the notebooks' pages, never a file that sat beside them in autograded/
         return nbgrader(root, "generate_feedback", assignment, "--force", "--CourseDirectory.ignore=['*']",
-                        *exclude, check=False).stderr
+                        f"--GenerateFeedback.exporter_class={PAGES}", *exclude, check=False).stderr
 
     if wanted:
         with ThreadPoolExecutor(max_workers=len(shares)) as pool:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from course.authoring.apps import course_copy, generate_release  # noqa: E402
 from course.cli import main as nncourse  # noqa: E402
 from course.demo.classroom import build_class  # noqa: E402
-from course.grading.pages import warm  # noqa: E402
+from course.grading.pages import _soup_pass, tidy, warm  # noqa: E402
 from course.settings import ASSIGNMENT  # noqa: E402
 from course.trust.leakscan import page_leaks  # noqa: E402
 
@@ -117,6 +117,15 @@ def main():
                 page_leaks(course, page, student)
                 scans[student].append(time.perf_counter() - started)
         pages = scans[args.student]
+        texts = [page.read_text(encoding="utf-8")
+                 for page in sorted((course / "feedback" / args.student / ASSIGNMENT).glob("*.html"))]
+        post_pass = {"BeautifulSoup (nbconvert's)": [], "the stream (course.grading.pages.tidy)": []}
+        for _ in range(args.rounds):  # on the finished pages: the pass leaves them as they are
+            for (name, times), run in zip(post_pass.items(), (_soup_pass, tidy)):
+                started = time.perf_counter()
+                for text in texts:
+                    assert run(text) == text
+                times.append(time.perf_counter() - started)
     walls = [wall for _, wall in rounds]
     profiled = statistics.median(sum(parts.values()) for parts, _ in rounds)
     names = sorted({name for parts, _ in rounds for name in parts},
@@ -133,6 +142,8 @@ def main():
     for name in names:
         seconds = statistics.median(parts.get(name, 0.0) for parts, _ in rounds)
         print(f"| {name} | {seconds:.3f} | {seconds / profiled:.0%} |")
+    print("the post-pass alone, unprofiled, per submission: " + "; ".join(
+        f"{name} {statistics.median(times):.3f} s" for name, times in post_pass.items()))
     for student, times in scans.items():
         print(f"leak scan of {student}'s pages: "
               f"{sum(times):.3f} s per submission ({statistics.median(times):.3f} s per page, median)")

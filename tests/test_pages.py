@@ -152,3 +152,15 @@ def test_warming_from_the_release_fills_the_caches_that_a_students_page_then_hit
     untouched = nbformat.read(ROOT / "release" / ASSIGNMENT / "01_activations.ipynb", as_version=4)
     page = quietly(pages.render_as_feedback, pages.feedback_exporter(), untouched, "01_activations")
     assert "ReLU" in page and (len(pages._highlighted), len(pages._templates.code)) == remembered
+
+
+def test_a_release_that_cannot_be_rendered_ahead_costs_speed_not_grading(tmp_path, monkeypatch, capsys):
+    """The job zygote's warm-up is a cache: a release notebook nbconvert cannot render is reported in the
+    zygote's log, and the zygote starts anyway (course.grading.child)."""
+    from course.grading import child
+    from course.grading.station import RELEASE_ENV
+
+    (tmp_path / "01_activations.ipynb").write_text('{"cells": [', encoding="utf-8")  # cut in half
+    monkeypatch.setenv(RELEASE_ENV, str(tmp_path))
+    child._warm_up_pages(nbformat)
+    assert "could not be rendered ahead" in capsys.readouterr().err

@@ -50,8 +50,8 @@ class _Stream:
     selectors depend only on the element and its ancestors.  Its end tag is written when it closes,
     which is where the tree's serialiser would write it, since later content goes to its parent."""
 
-    def __init__(self, builder, formatter, log=None):
-        self.builder, self.formatter, self.log = builder, formatter, log
+    def __init__(self, builder, formatter):
+        self.builder, self.formatter = builder, formatter
         self.out, self.stack, self.data = [], [], []
         self.open = Counter()
         self.preserving = 0  # open <pre>/<textarea>: whitespace-only text kept as it is
@@ -159,7 +159,7 @@ def _soup_pass(html, log=None):
 def tidy(html, log=None):
     """``html`` as nbconvert's HTMLExporter leaves it after its BeautifulSoup pass, byte for byte."""
     builder = HTMLParserTreeBuilder(store_line_numbers=False)
-    stream = _Stream(builder, HTMLFormatter.REGISTRY["minimal"], log)
+    stream = _Stream(builder, HTMLFormatter.REGISTRY["minimal"])
     parser = BeautifulSoupHTMLParser(stream, *builder.parser_args[0], **builder.parser_args[1])
     try:
         parser.feed(html)

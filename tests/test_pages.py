@@ -164,3 +164,11 @@ def test_a_release_that_cannot_be_rendered_ahead_costs_speed_not_grading(tmp_pat
     monkeypatch.setenv(RELEASE_ENV, str(tmp_path))
     child._warm_up_pages(nbformat)
     assert "could not be rendered ahead" in capsys.readouterr().err
+
+
+def test_a_huge_cell_is_highlighted_but_not_kept():
+    pages._highlighted.clear()
+    huge = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x = '{'a' * pages.CACHED_SOURCE}'")])
+    huge.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    assert render(pages.FeedbackExporter(), huge) == render(HTMLExporter(), huge)
+    assert not pages._highlighted

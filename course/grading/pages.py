@@ -173,8 +173,10 @@ def tidy(html, log=None):
 
 
 # Cells that come in every submission (the course's tests and untouched stubs) are highlighted once: in the
-# job zygote (``warm``), whose forks inherit the cache.  The cap bounds what one process may keep.
+# job zygote (``warm``), whose forks inherit the cache.  The caps bound what one process may keep (one
+# `nncourse feedback` process renders a share of the class): the course's cells are a few KB each.
 CACHE_LIMIT = 20_000
+CACHED_SOURCE = 64 * 1024  # characters
 _highlighted = {}
 
 
@@ -193,6 +195,8 @@ class CachedHighlight(Highlight2HTML):
     rest (nbgrader's ids and checksums, execution times) must not split the cache."""
 
     def __call__(self, source, language=None, metadata=None):
+        if len(source) > CACHED_SOURCE:
+            return super().__call__(source, language, metadata)
         magics = repr(metadata["magics_language"]) if metadata and "magics_language" in metadata else None
         key = (self.pygments_lexer, repr(self.extra_formatter_options), source, language, magics)
         return _remember(_highlighted, key, lambda: super(CachedHighlight, self).__call__(source, language, metadata))

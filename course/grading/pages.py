@@ -30,6 +30,10 @@ OUTPUT_ENCODING = "utf-8"  # what str(soup) passes on to meta charset substituti
 WORDS = re.compile(r"\S+")  # how BeautifulSoup splits class="a  b"
 
 
+START_TAGS_KEPT = 50_000
+_start_tags = {}  # (name, attributes, in a notebook?, in a template?) -> what _written_start_tag gives
+
+
 class _Element:
     __slots__ = ("name", "void", "in_notebook", "in_template")
 
@@ -65,16 +69,16 @@ class _Stream:
         parent = self.stack[-1] if self.stack else None
         in_notebook = parent is not None and parent.in_notebook
         in_template = parent is not None and (parent.in_template or parent.name == "template")
-        values = self._attribute_values(name, attrs)
-        classes = values["class"].split(" ") if "class" in values else ()
-        if name == "img" and "alt" not in values and not in_template:
-            values["alt"] = ALT_TEXT
-            self.images_without_alt += 1
-        if name == "div" and in_notebook and not in_template and any(c in FOCUSABLE for c in classes):
-            values["tabindex"] = "0"
-        element = _Element(name, self.builder.can_be_empty_element(name), in_notebook or NOTEBOOK in classes,
-                           in_template)
-        self.out.append(self._start_tag(name, values, element.void))
+        key = (name, tuple(attrs.items()), in_notebook, in_template)
+        written = _start_tags.get(key)  # a page repeats a few tags thousands of times (Pygments' spans)
+        if written is None:
+            written = self._written_start_tag(name, attrs, in_notebook, in_template)
+            if len(_start_tags) < START_TAGS_KEPT:
+                _start_tags[key] = written
+        text, void, notebook_inside, alt_added = written
+        self.images_without_alt += alt_added
+        element = _Element(name, void, notebook_inside, in_template)
+        self.out.append(text)
         self.stack.append(element)
         self.open[name] += 1
         if name in self.builder.preserve_whitespace_tags:
@@ -107,6 +111,18 @@ class _Stream:
             self.out.append(self.formatter.entity_substitution(text))
 
     # -- the tree's serialiser ---------------------------------------------------------------
+    def _written_start_tag(self, name, attrs, in_notebook, in_template):
+        """(the start tag as written, void?, it or an ancestor of class jp-Notebook?, alt text added?)"""
+        values = self._attribute_values(name, attrs)
+        classes = values["class"].split(" ") if "class" in values else ()
+        alt_added = name == "img" and "alt" not in values and not in_template
+        if alt_added:
+            values["alt"] = ALT_TEXT
+        if name == "div" and in_notebook and not in_template and any(c in FOCUSABLE for c in classes):
+            values["tabindex"] = "0"
+        void = self.builder.can_be_empty_element(name)
+        return self._start_tag(name, values, void), void, in_notebook or NOTEBOOK in classes, int(alt_added)
+
     def close(self):
         self.endData()
         while self.stack:

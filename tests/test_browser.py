@@ -27,6 +27,7 @@ from course.grading.job import Limits
 from course.grading.results import GRADED, assignment_structure
 from course.lab import server as lab
 from course.settings import ASSIGNMENT, ROOT
+from students import RELU_ANSWER
 
 pytestmark = pytest.mark.browser
 
@@ -36,15 +37,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KERNEL_RUN = 90_000  # ms: a notebook's cells on a busy 2-core machine
 ERROR_MIME = "application/vnd.jupyter.stderr"  # how JupyterLab renders tracebacks and stderr
-
-# What a student pastes into the ReLU stub cell.
-RELU_ANSWER = '''class ReLU(Layer):
-    def forward(self, x):
-        self._positive = x > 0
-        return np.maximum(x, 0)
-
-    def backward(self, grad_output):
-        return grad_output * self._positive'''
 
 # The three curves of 01_activations' figure, in matplotlib's default colours.
 CURVES = {"ReLU": (0x1F, 0x77, 0xB4), "Sigmoid": (0xFF, 0x7F, 0x0E), "Tanh": (0x2C, 0xA0, 0x2C)}

@@ -21,6 +21,7 @@ import pytest
 from course import cli
 from course.authoring.apps import STUDENT_SIDE
 from course.delivery.loop import publish
+from students import RELU_ANSWER
 
 ASSIGNMENT, COURSE_ID = "nn_layers", "nn-layers"
 NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("useradd"),
@@ -33,13 +34,6 @@ c.Exchange.root = {root!r}
 c.CourseDirectory.course_id = "nn-layers"
 c.ExchangeFactory.submit = "nncourse_exchange.PrivateSubmit"
 """
-RELU = '''class ReLU(Layer):
-    def forward(self, x):
-        self._positive = x > 0
-        return np.maximum(x, 0)
-
-    def backward(self, grad_output):
-        return grad_output * self._positive'''
 
 
 class Student:
@@ -81,7 +75,7 @@ def answer_relu(student):
 nb = json.load(open({str(path)!r}))
 for cell in nb["cells"]:
     if cell["metadata"].get("nbgrader", {{}}).get("grade_id") == "relu":
-        cell["source"] = {RELU!r}
+        cell["source"] = {RELU_ANSWER!r}
 json.dump(nb, open({str(path)!r}, "w"))
 """
     student.run(sys.executable, "-c", script)

@@ -17,3 +17,13 @@ TOPIC = {
     "softmax": "losses", "one_hot_encode": "losses", "cross_entropy": "losses", "mse": "losses",
     "dataloader": "training", "train_epoch": "training", "evaluate": "training", "trains_digits": "training",
 }
+
+# What a student types into the ReLU stub cell of 01_activations, as the end-to-end tests (the browser,
+# the JupyterHub, the exchange) answer it.
+RELU_ANSWER = '''class ReLU(Layer):
+    def forward(self, x):
+        self._positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_output):
+        return grad_output * self._positive'''

@@ -123,7 +123,7 @@ def test_the_courses_pages_are_nbconverts_and_take_the_stream(path, monkeypatch)
     assert render(pages.FeedbackExporter(), notebook) == expected
 
 
-def test_remembered_filters_never_give_one_cell_anothers_page():
+def test_remembered_highlighting_never_gives_one_cell_anothers_page():
     """The cache keys hold what changes a cell's page: the notebook's lexer and a cell's magics language;
     pages rendered in either order are nbconvert's."""
     source = "%timeit relu(x)\nprint('<b>')"

@@ -196,15 +196,6 @@ CACHED_SOURCE = 64 * 1024  # characters
 _highlighted = {}
 
 
-def _remember(cache, key, make):
-    value = cache.get(key)
-    if value is None:
-        value = make()
-        if len(cache) < CACHE_LIMIT:
-            cache[key] = value
-    return value
-
-
 class CachedHighlight(Highlight2HTML):
     """nbconvert's ``highlight_code`` filter (Pygments), remembered.  Of a cell's metadata only
     ``magics_language`` changes the highlighting (nbconvert.filters.highlight._pygments_highlight); the
@@ -215,7 +206,12 @@ class CachedHighlight(Highlight2HTML):
             return super().__call__(source, language, metadata)
         magics = repr(metadata["magics_language"]) if metadata and "magics_language" in metadata else None
         key = (self.pygments_lexer, repr(self.extra_formatter_options), source, language, magics)
-        return _remember(_highlighted, key, lambda: super(CachedHighlight, self).__call__(source, language, metadata))
+        page = _highlighted.get(key)
+        if page is None:
+            page = super().__call__(source, language, metadata)
+            if len(_highlighted) < CACHE_LIMIT:
+                _highlighted[key] = page
+        return page
 
 
 class CompiledTemplates(jinja2.BytecodeCache):

@@ -129,7 +129,7 @@ class Zygote:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(entry, imports, env, timeout=300):
+def start(entry, imports, env):
     """Start a zygote that imports ``imports`` and forks ``entry`` ("module:function") per request.
 
     ``env`` is its environment (and so the starting environment of what it forks).

@@ -41,8 +41,8 @@ PAGES = "course.grading.pages.FeedbackExporter"  # nbconvert's HTMLExporter's by
 def write_feedback(root, jobs=2, students=None):
     """``nbgrader generate_feedback`` for every autograded student (or ``students``), ``jobs`` nbgrader
     processes at a time (each takes a share of the class), writing only the graded notebooks' HTML with
-    the exporter the grading job uses (``PAGES``); then the leak scan.  Leaking pages are withheld (``withhold``).  Returns (leaks, students whose feedback
-    nbgrader could not write)."""
+    the exporter the grading job uses (``PAGES``); then the leak scan.  Leaking pages are withheld
+    (``withhold``).  Returns (leaks, students whose feedback nbgrader could not write)."""
     root = Path(root)
     assignment = load(root).assignment
     graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}"))

@@ -183,7 +183,7 @@ def _runs_shown(text, secret, notebook, k=SHINGLE):
         if len(known) >= BEGINNINGS_KEPT:
             known.clear()
         before = tokens(text[:cut])
-        entry = known[cut] = (before[len(before) - (k - 1):] if k > 1 else [], _shown(before, secret, k))
+        entry = known[cut] = (before[len(before) - (k - 1):], _shown(before, secret, k))
     tail, runs = entry
     after = tokens(text[cut:])
     return runs | _shown(after, secret, k) | _shown(tail + after[:k - 1], secret, k)
